@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno != 0 || !end || *end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static const struct {
+	const char *suffix;
+	uint64_t usec;
+} span_units[] = {
+	/* Longest first so that "min" wins over "m" and "ms" over "m". */
+	{"minutes", USEC_PER_MINUTE},
+	{"minute", USEC_PER_MINUTE},
+	{"seconds", USEC_PER_SEC},
+	{"second", USEC_PER_SEC},
+	{"hours", USEC_PER_HOUR},
+	{"hour", USEC_PER_HOUR},
+	{"days", USEC_PER_DAY},
+	{"day", USEC_PER_DAY},
+	{"msec", USEC_PER_MSEC},
+	{"usec", 1},
+	{"sec", USEC_PER_SEC},
+	{"min", USEC_PER_MINUTE},
+	{"hr", USEC_PER_HOUR},
+	{"ms", USEC_PER_MSEC},
+	{"us", 1},
+	{"s", USEC_PER_SEC},
+	{"m", USEC_PER_MINUTE},
+	{"h", USEC_PER_HOUR},
+	{"d", USEC_PER_DAY},
+};
+
+int util_parse_timespan(const char *s, uint64_t *ret_usec)
+{
+	uint64_t total = 0;
+	bool any = false;
+
+	if (!s)
+		return -EINVAL;
+	for (const char *p = s;;) {
+		uint64_t n = 0, mult = USEC_PER_SEC;
+		size_t digits = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		while (isdigit((unsigned char)*p)) {
+			if (n > (UINT64_MAX - 9) / 10)
+				return -ERANGE;
+			n = n * 10 + (uint64_t)(*p - '0');
+			p++;
+			digits++;
+		}
+		if (digits == 0)
+			return -EINVAL;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (isalpha((unsigned char)*p)) {
+			size_t i, k = 0;
+
+			while (isalpha((unsigned char)p[k]))
+				k++;
+			for (i = 0; i < ELEMENTSOF(span_units); i++)
+				if (strlen(span_units[i].suffix) == k &&
+				    strncmp(p, span_units[i].suffix, k) == 0)
+					break;
+			if (i == ELEMENTSOF(span_units))
+				return -EINVAL;
+			mult = span_units[i].usec;
+			p += k;
+		}
+		if (n != 0 && mult > UINT64_MAX / n)
+			return -ERANGE;
+		if (total > UINT64_MAX - n * mult)
+			return -ERANGE;
+		total += n * mult;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret_usec = total;
+	return 0;
+}
+
+void util_format_timespan(uint64_t usec, char *buf, size_t len)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t usec;
+	} parts[] = {
+		{"d", USEC_PER_DAY},   {"h", USEC_PER_HOUR}, {"min", USEC_PER_MINUTE},
+		{"s", USEC_PER_SEC},   {"ms", USEC_PER_MSEC}, {"us", 1},
+	};
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (usec == 0) {
+		(void)util_snprintf(buf, len, "0");
+		return;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(parts) && usec > 0; i++) {
+		uint64_t n = usec / parts[i].usec;
+		int w;
+
+		if (n == 0)
+			continue;
+		usec -= n * parts[i].usec;
+		w = snprintf(buf + used, len - used, "%s%" PRIu64 "%s", used ? " " : "", n,
+			     parts[i].suffix);
+		if (w < 0 || (size_t)w >= len - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
+uint64_t util_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t used = 0, cap;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	cap = 4096;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (used == cap) {
+			char *nbuf;
+
+			if (cap > max)
+				return -E2BIG;
+			cap *= 2;
+			nbuf = realloc(buf, cap + 1);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > max)
+			return -E2BIG;
+	}
+	buf[used] = '\0';
+	if (ret_len)
+		*ret_len = used;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int util_snprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (len == 0)
+		return -ENOBUFS;
+	va_start(ap, fmt);
+	w = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (w < 0)
+		return -EINVAL;
+	if ((size_t)w >= len)
+		return -ENOBUFS;
+	return w;
+}
+
+char *util_strndup(const char *s, size_t n)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}

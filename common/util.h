@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Small helpers shared by every module: the cleanup attribute idiom, checked
+ * number parsing and time spans. No module-specific knowledge lives here.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f)     __attribute__((cleanup(f)))
+#define _cleanup_free_   _cleanup_(freep)
+#define _cleanup_close_  _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _unused_         __attribute__((unused))
+#define _printf_(a, b)   __attribute__((format(printf, a, b)))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Hand a pointer out of a scope whose cleanup would otherwise free it. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _taken = (p);                                                        \
+		(p) = NULL;                                                                        \
+		_taken;                                                                            \
+	})
+
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _taken_fd = (fd);                                                              \
+		(fd) = -1;                                                                         \
+		_taken_fd;                                                                         \
+	})
+
+#define USEC_PER_MSEC  1000ULL
+#define USEC_PER_SEC   1000000ULL
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR  (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY   (24ULL * USEC_PER_HOUR)
+
+#include <stdio.h>
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Returns a value in [min, max] parsed from all of s, or -EINVAL / -ERANGE. */
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/*
+ * Parses a systemd-style time span ("30s", "5min", "1h 30min", "500ms", bare
+ * number = seconds) into microseconds. Returns 0, -EINVAL or -ERANGE.
+ */
+int util_parse_timespan(const char *s, uint64_t *ret_usec);
+
+/* Formats microseconds as the shortest exact span ("30s", "1h", "1min 30s"). */
+void util_format_timespan(uint64_t usec, char *buf, size_t len);
+
+/* Monotonic clock in microseconds. */
+uint64_t util_now_usec(void);
+
+/* Reads all of a file up to max bytes; -E2BIG when it is larger. Caller frees. */
+int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* snprintf that never overflows and reports truncation as -ENOBUFS. */
+int util_snprintf(char *buf, size_t len, const char *fmt, ...) _printf_(3, 4);
+
+/* strdup that returns NULL only on OOM and accepts NULL. */
+char *util_strndup(const char *s, size_t n);

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Subcommands of the healer binary. Each returns the process exit code. */
+
+#define HEALER_VERSION "0.1.0"
+#define HEALER_DEFAULT_WHITELIST "/etc/healer/whitelist.conf"
+
+/* healer whitelist check|test|show ... */
+int cli_whitelist(int argc, char **argv);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "healer/cli.h"
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: healer COMMAND ...\n"
+		   "  whitelist check [FILE]         validate a whitelist; prints OK\n"
+		   "  whitelist test [-w FILE] (--reply FILE | --command TEXT) [--unit UNIT] "
+		   "[--json]\n"
+		   "                                 show what a reply may run (runs nothing)\n"
+		   "  whitelist show [FILE]          list the allowed actions\n"
+		   "  version                        print the version\n");
+	return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "whitelist") == 0)
+		return cli_whitelist(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0) {
+		printf("healer %s\n", HEALER_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "run") == 0) {
+		fprintf(stderr, "healer run: the daemon is not built yet; this release offers "
+				"the whitelist tools (healer whitelist check|test|show)\n");
+		return 2;
+	}
+	fprintf(stderr, "healer: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}

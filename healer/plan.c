@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "healer/plan.h"
+
+Plan *plan_free(Plan *p)
+{
+	if (!p)
+		return NULL;
+	free(p->reason);
+	free(p->diagnosis);
+	for (size_t i = 0; i < p->n_commands; i++)
+		wl_command_free(p->commands[i]);
+	free(p->commands);
+	for (size_t i = 0; i < p->n_rejected; i++) {
+		free(p->rejected[i].text);
+		free(p->rejected[i].reason);
+	}
+	free(p->rejected);
+	free(p);
+	return NULL;
+}
+
+static int set_reason(Plan *p, const char *reason)
+{
+	free(p->reason);
+	p->reason = strdup(reason);
+	return p->reason ? 0 : -ENOMEM;
+}
+
+static int add_rejected(Plan *p, const char *text, const char *reason)
+{
+	PlanRejected *n = realloc(p->rejected, (p->n_rejected + 1) * sizeof *n);
+
+	if (!n)
+		return -ENOMEM;
+	p->rejected = n;
+	n[p->n_rejected].text = strdup(text);
+	n[p->n_rejected].reason = strdup(reason);
+	if (!n[p->n_rejected].text || !n[p->n_rejected].reason) {
+		free(n[p->n_rejected].text);
+		free(n[p->n_rejected].reason);
+		return -ENOMEM;
+	}
+	p->n_rejected++;
+	return 0;
+}
+
+int plan_new_refused(const char *reason, Plan **ret)
+{
+	Plan *p = calloc(1, sizeof *p);
+
+	if (!p || set_reason(p, reason) < 0) {
+		plan_free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Drops what was allowed: a refused reply runs nothing, not even its good part. */
+static void drop_commands(Plan *p)
+{
+	for (size_t i = 0; i < p->n_commands; i++)
+		wl_command_free(p->commands[i]);
+	p->n_commands = 0;
+}
+
+static int vet_proposals(const Whitelist *wl, const LlmReply *reply, const WlVetOptions *opts,
+			 Plan *p)
+{
+	char reason[512], first[700] = "";
+	int r;
+
+	p->commands = calloc(reply->n + 1, sizeof *p->commands);
+	if (!p->commands)
+		return -ENOMEM;
+	for (size_t i = 0; i < reply->n; i++) {
+		const LlmProposal *q = &reply->proposals[i];
+		WlCommand *c = NULL;
+
+		reason[0] = '\0';
+		if (q->reject_reason) {
+			(void)util_snprintf(reason, sizeof reason, "%s", q->reject_reason);
+			r = -EPERM;
+		} else if (q->action) {
+			WlArg args[16];
+
+			for (size_t k = 0; k < q->n_args && k < ELEMENTSOF(args); k++)
+				args[k] = (WlArg){q->arg_names[k], q->arg_values[k]};
+			r = wl_vet(wl, q->action, args, q->n_args < 16 ? q->n_args : 16, opts, &c,
+				   reason, sizeof reason);
+		} else {
+			r = wl_vet_tokens(wl, q->tokens, q->n_tokens, opts, &c, reason,
+					  sizeof reason);
+		}
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			if (add_rejected(p, q->text, reason) < 0)
+				return -ENOMEM;
+			if (!first[0])
+				(void)util_snprintf(first, sizeof first, "command %zu: %s", i + 1,
+						    reason);
+			continue;
+		}
+		p->commands[p->n_commands++] = c;
+	}
+	if (p->n_rejected > 0) {
+		drop_commands(p);
+		return set_reason(p, first);
+	}
+	p->accepted = true;
+	if (p->n_commands == 0)
+		return set_reason(p, "reply proposes no commands");
+	(void)util_snprintf(reason, sizeof reason, "%zu command%s allowed", p->n_commands,
+			    p->n_commands == 1 ? "" : "s");
+	return set_reason(p, reason);
+}
+
+int plan_vet_reply(const Whitelist *wl, const char *text, size_t len, const WlVetOptions *opts,
+		   Plan **ret)
+{
+	_cleanup_(plan_freep) Plan *p = calloc(1, sizeof *p);
+	_cleanup_(llm_reply_freep) LlmReply *reply = NULL;
+	char **words = NULL;
+	size_t n_words = 0;
+	char reason[512];
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = wl_command_words(wl, &words, &n_words);
+	if (r < 0)
+		return r;
+	{
+		LlmReplyOptions o = {
+			.max_commands = wl_max_commands(wl),
+			.command_words = (const char *const *)words,
+		};
+
+		r = llm_reply_parse(text, len, &o, &reply, reason, sizeof reason);
+	}
+	for (size_t i = 0; i < n_words; i++)
+		free(words[i]);
+	free(words);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		if (set_reason(p, reason) < 0)
+			return -ENOMEM;
+		*ret = TAKE_PTR(p);
+		return 0;
+	}
+	if (reply->diagnosis) {
+		p->diagnosis = strdup(reply->diagnosis);
+		if (!p->diagnosis)
+			return -ENOMEM;
+	}
+	r = vet_proposals(wl, reply, opts, p);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOptions *opts,
+		     Plan **ret)
+{
+	_cleanup_(plan_freep) Plan *p = calloc(1, sizeof *p);
+	_cleanup_(llm_reply_freep) LlmReply *reply = NULL;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = llm_reply_parse_command(command, &reply);
+	if (r < 0)
+		return r;
+	r = vet_proposals(wl, reply, opts, p);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static cJSON *command_json(const WlCommand *c)
+{
+	cJSON *o = cJSON_CreateObject(), *args, *argv;
+
+	if (!o)
+		return NULL;
+	if (!cJSON_AddStringToObject(o, "action", c->action) ||
+	    !(args = cJSON_AddObjectToObject(o, "args")) ||
+	    !(argv = cJSON_AddArrayToObject(o, "argv")))
+		goto oom;
+	for (size_t i = 0; i < c->n_args; i++)
+		if (!cJSON_AddStringToObject(args, c->arg_names[i], c->arg_values[i]))
+			goto oom;
+	if (c->argv) {
+		for (char **a = c->argv; *a; a++)
+			if (!cJSON_AddItemToArray(argv, cJSON_CreateString(*a)))
+				goto oom;
+	} else {
+		char b[64];
+
+		(void)util_snprintf(b, sizeof b, "builtin:%s", wl_builtin_name(c->builtin));
+		if (!cJSON_AddItemToArray(argv, cJSON_CreateString(b)))
+			goto oom;
+		if (c->builtin_path && !cJSON_AddItemToArray(argv, cJSON_CreateString(c->builtin_path)))
+			goto oom;
+	}
+	return o;
+oom:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+char *plan_to_json(const Plan *p)
+{
+	cJSON *o = cJSON_CreateObject(), *cmds, *rej;
+	char *s = NULL;
+
+	if (!o)
+		return NULL;
+	if (!cJSON_AddStringToObject(o, "verdict", p->accepted ? "accept" : "reject") ||
+	    !cJSON_AddStringToObject(o, "reason", p->reason ? p->reason : "") ||
+	    !(cmds = cJSON_AddArrayToObject(o, "commands")) ||
+	    !(rej = cJSON_AddArrayToObject(o, "rejected")))
+		goto out;
+	if (p->diagnosis && !cJSON_AddStringToObject(o, "diagnosis", p->diagnosis))
+		goto out;
+	for (size_t i = 0; i < p->n_commands; i++)
+		if (!cJSON_AddItemToArray(cmds, command_json(p->commands[i])))
+			goto out;
+	for (size_t i = 0; i < p->n_rejected; i++) {
+		cJSON *r = cJSON_CreateObject();
+
+		if (!cJSON_AddItemToArray(rej, r) ||
+		    !cJSON_AddStringToObject(r, "text", p->rejected[i].text) ||
+		    !cJSON_AddStringToObject(r, "reason", p->rejected[i].reason))
+			goto out;
+	}
+	s = cJSON_PrintUnformatted(o);
+out:
+	cJSON_Delete(o);
+	return s;
+}

@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parser of the whitelist file. Every error is collected as "file:line:
+ * message" so that the administrator sees all of them at once; the file is
+ * accepted only when there are none.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "whitelist/internal.h"
+
+#define MAX_ERRORS     100
+#define DEFAULT_MAX_COMMANDS 5
+#define DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
+#define MAX_TIMEOUT     (24 * USEC_PER_HOUR)
+#define MAX_COOLDOWN    (30 * USEC_PER_DAY)
+
+static const char *const default_unit_dirs[] = {
+	"/etc/systemd/system",        "/run/systemd/system",      "/usr/local/lib/systemd/system",
+	"/lib/systemd/system",        "/usr/lib/systemd/system",
+};
+
+typedef struct Parser {
+	const char *name;
+	unsigned line;
+	Whitelist *wl;
+	WlAction *action; /* the section being read, or NULL for [healer] */
+	bool in_section;
+	/* Keys that may appear once per action. */
+	bool seen_description, seen_exec, seen_builtin, seen_timeout, seen_cooldown, seen_verify;
+	bool seen_max_commands, seen_unit_dirs;
+	char *builtin_text;
+	char *verify_text;
+	char *errors;
+	size_t errors_len;
+	unsigned n_errors;
+	bool oom;
+} Parser;
+
+_printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	size_t need;
+	char *n;
+
+	p->n_errors++;
+	if (p->n_errors > MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (p->n_errors == MAX_ERRORS)
+		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
+	need = strlen(p->name) + strlen(msg) + 32;
+	n = realloc(p->errors, p->errors_len + need);
+	if (!n) {
+		p->oom = true;
+		return;
+	}
+	p->errors = n;
+	p->errors_len += (size_t)snprintf(p->errors + p->errors_len, need, "%s:%u: %s\n", p->name,
+					  p->line, msg);
+}
+
+static bool is_printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+/* Printable ASCII plus blanks: what a pattern may hold. */
+static bool is_ascii_text(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static bool is_param_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 64 || !(islower((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool is_action_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int find_param(const WlAction *a, const char *name, size_t n)
+{
+	for (size_t i = 0; i < a->n_params; i++)
+		if (strlen(a->params[i].name) == n && memcmp(a->params[i].name, name, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+void wl_template_done(WlTemplate *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->tok[i].text);
+	free(t->tok);
+	t->tok = NULL;
+	t->n = 0;
+}
+
+/* Splits on blanks; placeholders are checked later, once all params are known. */
+static int split_template(Parser *p, const char *what, const char *value, WlTemplate *ret)
+{
+	WlTemplate t = {0};
+	const char *s = value;
+
+	while (*s) {
+		size_t n;
+		WlToken *nt;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		n = strcspn(s, " \t");
+		if (t.n >= WL_MAX_ARGV) {
+			perr(p, "%s has more than %d words", what, WL_MAX_ARGV);
+			wl_template_done(&t);
+			return -E2BIG;
+		}
+		nt = realloc(t.tok, (t.n + 1) * sizeof *t.tok);
+		if (!nt) {
+			wl_template_done(&t);
+			return -ENOMEM;
+		}
+		t.tok = nt;
+		t.tok[t.n] = (WlToken){.text = util_strndup(s, n), .param = -1};
+		if (!t.tok[t.n].text) {
+			wl_template_done(&t);
+			return -ENOMEM;
+		}
+		t.n++;
+		s += n;
+	}
+	if (t.n == 0) {
+		perr(p, "%s is empty", what);
+		return -EINVAL;
+	}
+	*ret = t;
+	return 0;
+}
+
+/* Resolves "{name}" in each token against the action's params. */
+static int resolve_template(Parser *p, WlAction *a, const char *what, WlTemplate *t)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		WlToken *k = &t->tok[i];
+		const char *open = strchr(k->text, '{'), *close;
+
+		if (!is_printable_ascii(k->text)) {
+			perr(p, "%s: word '%s' holds a byte that is not printable ASCII", what,
+			     k->text);
+			r = -EINVAL;
+			continue;
+		}
+		if (!open) {
+			if (strchr(k->text, '}')) {
+				perr(p, "%s: stray '}' in '%s'", what, k->text);
+				r = -EINVAL;
+			}
+			continue;
+		}
+		close = strchr(open, '}');
+		if (!close || strchr(open + 1, '{') || strchr(close + 1, '{') ||
+		    strchr(close + 1, '}')) {
+			perr(p, "%s: '%s' must hold exactly one {param}", what, k->text);
+			r = -EINVAL;
+			continue;
+		}
+		k->param = find_param(a, open + 1, (size_t)(close - open - 1));
+		if (k->param < 0) {
+			perr(p, "%s: unknown parameter '%.*s' (declare it with 'param %.*s = TYPE PATTERN')",
+			     what, (int)(close - open - 1), open + 1, (int)(close - open - 1),
+			     open + 1);
+			r = -EINVAL;
+			continue;
+		}
+		k->prefix_len = (size_t)(open - k->text);
+		k->suffix_len = strlen(close + 1);
+	}
+	return r;
+}
+
+static bool template_uses(const WlTemplate *t, int param)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->tok[i].param == param)
+			return true;
+	return false;
+}
+
+static void action_free(WlAction *a)
+{
+	free(a->name);
+	free(a->description);
+	for (size_t i = 0; i < a->n_match; i++)
+		wl_template_done(&a->match[i]);
+	wl_template_done(&a->exec);
+	for (size_t i = 0; i < a->n_params; i++) {
+		free(a->params[i].name);
+		free(a->params[i].pattern);
+		pcre2_code_free(a->params[i].re);
+	}
+	free(a->verify_literal);
+}
+
+Whitelist *wl_free(Whitelist *wl)
+{
+	if (!wl)
+		return NULL;
+	for (size_t i = 0; i < wl->n_actions; i++)
+		action_free(&wl->actions[i]);
+	free(wl->actions);
+	for (size_t i = 0; i < wl->n_protect; i++)
+		free(wl->protect[i]);
+	free(wl->protect);
+	for (size_t i = 0; i < wl->n_unit_dirs; i++)
+		free(wl->unit_dirs[i]);
+	free(wl->unit_dirs);
+	pcre2_match_context_free(wl->mctx);
+	free(wl);
+	return NULL;
+}
+
+static int strv_push(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof **v);
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = util_strndup(s, len);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int wl_set_unit_dirs(Whitelist *wl, const char *const *dirs, size_t n)
+{
+	char **v = NULL;
+	size_t nv = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strv_push(&v, &nv, dirs[i], strlen(dirs[i])) < 0) {
+			while (nv > 0)
+				free(v[--nv]);
+			free(v);
+			return -ENOMEM;
+		}
+	for (size_t i = 0; i < wl->n_unit_dirs; i++)
+		free(wl->unit_dirs[i]);
+	free(wl->unit_dirs);
+	wl->unit_dirs = v;
+	wl->n_unit_dirs = nv;
+	return 0;
+}
+
+static int parse_param(Parser *p, WlAction *a, const char *name, const char *value)
+{
+	static const struct {
+		const char *word;
+		WlParamType type;
+	} types[] = {{"text", WL_PARAM_TEXT}, {"unit", WL_PARAM_UNIT}, {"path", WL_PARAM_PATH}};
+	WlParam *w;
+	size_t tlen = strcspn(value, " \t");
+	const char *pattern = value + tlen;
+	int errcode;
+	PCRE2_SIZE erroff;
+	size_t ti;
+
+	if (!is_param_name(name, strlen(name))) {
+		perr(p, "parameter name '%s' must be lower case letters, digits and '_'", name);
+		return -EINVAL;
+	}
+	if (find_param(a, name, strlen(name)) >= 0) {
+		perr(p, "parameter '%s' declared twice", name);
+		return -EINVAL;
+	}
+	if (a->n_params >= WL_MAX_PARAMS) {
+		perr(p, "more than %d parameters", WL_MAX_PARAMS);
+		return -E2BIG;
+	}
+	for (ti = 0; ti < ELEMENTSOF(types); ti++)
+		if (strlen(types[ti].word) == tlen && strncmp(value, types[ti].word, tlen) == 0)
+			break;
+	if (ti == ELEMENTSOF(types)) {
+		perr(p, "parameter '%s': type must be text, unit or path, not '%.*s'", name,
+		     (int)tlen, value);
+		return -EINVAL;
+	}
+	while (*pattern == ' ' || *pattern == '\t')
+		pattern++;
+	if (!*pattern) {
+		perr(p, "parameter '%s' has no pattern", name);
+		return -EINVAL;
+	}
+	if (!is_ascii_text(pattern)) {
+		perr(p, "parameter '%s': pattern must be printable ASCII", name);
+		return -EINVAL;
+	}
+	w = &a->params[a->n_params];
+	*w = (WlParam){.type = types[ti].type};
+	/*
+	 * Anchored at both ends and '$' only at the very end: the value must
+	 * be the pattern as a whole. NEVER_UTF keeps matching byte-wise and
+	 * NEVER_BACKSLASH_C forbids the one escape that can split a byte.
+	 */
+	w->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			      PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY |
+				      PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C,
+			      &errcode, &erroff, NULL);
+	if (!w->re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof msg);
+		perr(p, "parameter '%s': bad pattern at offset %zu: %s", name, (size_t)erroff,
+		     (const char *)msg);
+		return -EINVAL;
+	}
+	w->name = strdup(name);
+	w->pattern = strdup(pattern);
+	if (!w->name || !w->pattern) {
+		free(w->name);
+		free(w->pattern);
+		pcre2_code_free(w->re);
+		return -ENOMEM;
+	}
+	a->n_params++;
+	return 0;
+}
+
+static int parse_span(Parser *p, const char *key, const char *value, uint64_t max,
+		      uint64_t *ret)
+{
+	uint64_t v;
+	int r = util_parse_timespan(value, &v);
+
+	if (r < 0 || v > max) {
+		char m[64];
+
+		util_format_timespan(max, m, sizeof m);
+		perr(p, "%s: '%s' is not a time span up to %s (e.g. 30s, 5min, 1h)", key, value, m);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int healer_key(Parser *p, const char *key, const char *value)
+{
+	Whitelist *wl = p->wl;
+
+	if (strcmp(key, "protect") == 0) {
+		for (const char *s = value; *s;) {
+			size_t n;
+			char *m;
+			int r;
+
+			s += strspn(s, " \t");
+			if (!*s)
+				break;
+			n = strcspn(s, " \t");
+			if (wl->n_protect >= WL_MAX_PROTECT) {
+				perr(p, "more than %d protected units", WL_MAX_PROTECT);
+				return -E2BIG;
+			}
+			m = util_strndup(s, n);
+			if (!m)
+				return -ENOMEM;
+			if (!is_printable_ascii(m) || m[0] == '-') {
+				perr(p, "protect: '%s' is not a unit name", m);
+				free(m);
+				s += n;
+				continue;
+			}
+			{
+				_cleanup_free_ char *mangled = wl_unit_mangle(m);
+
+				free(m);
+				if (!mangled)
+					return -ENOMEM;
+				r = strv_push(&wl->protect, &wl->n_protect, mangled,
+					      strlen(mangled));
+			}
+			if (r < 0)
+				return r;
+			s += n;
+		}
+		return 0;
+	}
+	if (strcmp(key, "max_commands") == 0) {
+		uint64_t v;
+
+		if (p->seen_max_commands)
+			perr(p, "max_commands set twice");
+		p->seen_max_commands = true;
+		if (util_parse_u64(value, 1, WL_MAX_COMMANDS_CAP, &v) < 0) {
+			perr(p, "max_commands: '%s' is not a number from 1 to %d", value,
+			     WL_MAX_COMMANDS_CAP);
+			return -EINVAL;
+		}
+		wl->max_commands = (size_t)v;
+		return 0;
+	}
+	if (strcmp(key, "unit_dirs") == 0) {
+		if (p->seen_unit_dirs)
+			perr(p, "unit_dirs set twice");
+		p->seen_unit_dirs = true;
+		for (size_t i = 0; i < wl->n_unit_dirs; i++)
+			free(wl->unit_dirs[i]);
+		wl->n_unit_dirs = 0;
+		for (const char *s = value; *s;) {
+			size_t n;
+			int r;
+
+			s += strspn(s, " \t");
+			if (!*s)
+				break;
+			n = strcspn(s, " \t");
+			if (s[0] != '/') {
+				perr(p, "unit_dirs: '%.*s' is not an absolute path", (int)n, s);
+			} else if (wl->n_unit_dirs < 16) {
+				r = strv_push(&wl->unit_dirs, &wl->n_unit_dirs, s, n);
+				if (r < 0)
+					return r;
+			}
+			s += n;
+		}
+		return 0;
+	}
+	perr(p, "unknown key '%s' in [healer] (known: protect, max_commands, unit_dirs)", key);
+	return -EINVAL;
+}
+
+static int action_key(Parser *p, const char *key, const char *value)
+{
+	WlAction *a = p->action;
+
+	if (strncmp(key, "param", 5) == 0 && (key[5] == ' ' || key[5] == '\t')) {
+		const char *name = key + 5;
+
+		name += strspn(name, " \t");
+		return parse_param(p, a, name, value);
+	}
+	if (strcmp(key, "description") == 0) {
+		if (p->seen_description)
+			perr(p, "description set twice");
+		p->seen_description = true;
+		free(a->description);
+		a->description = strdup(value);
+		return a->description ? 0 : -ENOMEM;
+	}
+	if (strcmp(key, "match") == 0) {
+		if (a->n_match >= WL_MAX_MATCHES) {
+			perr(p, "more than %d match lines", WL_MAX_MATCHES);
+			return -E2BIG;
+		}
+		if (split_template(p, "match", value, &a->match[a->n_match]) < 0)
+			return -EINVAL;
+		a->n_match++;
+		return 0;
+	}
+	if (strcmp(key, "exec") == 0) {
+		if (p->seen_exec) {
+			perr(p, "exec set twice");
+			return -EINVAL;
+		}
+		p->seen_exec = true;
+		return split_template(p, "exec", value, &a->exec);
+	}
+	if (strcmp(key, "builtin") == 0) {
+		if (p->seen_builtin) {
+			perr(p, "builtin set twice");
+			return -EINVAL;
+		}
+		p->seen_builtin = true;
+		free(p->builtin_text);
+		p->builtin_text = strdup(value);
+		return p->builtin_text ? 0 : -ENOMEM;
+	}
+	if (strcmp(key, "timeout") == 0) {
+		if (p->seen_timeout)
+			perr(p, "timeout set twice");
+		p->seen_timeout = true;
+		if (parse_span(p, key, value, MAX_TIMEOUT, &a->timeout_usec) < 0)
+			return -EINVAL;
+		if (a->timeout_usec < USEC_PER_SEC) {
+			perr(p, "timeout must be at least 1s");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "cooldown") == 0) {
+		if (p->seen_cooldown)
+			perr(p, "cooldown set twice");
+		p->seen_cooldown = true;
+		return parse_span(p, key, value, MAX_COOLDOWN, &a->cooldown_usec);
+	}
+	if (strcmp(key, "verify") == 0) {
+		if (p->seen_verify)
+			perr(p, "verify set twice");
+		p->seen_verify = true;
+		free(p->verify_text);
+		p->verify_text = strdup(value);
+		return p->verify_text ? 0 : -ENOMEM;
+	}
+	perr(p, "unknown key '%s' in [action %s] (known: description, match, exec, builtin, "
+		"param NAME, timeout, cooldown, verify)",
+	     key, a->name);
+	return -EINVAL;
+}
+
+/* Resolves "{name}" inside a builtin or verify line: returns the param index. */
+static int single_placeholder(Parser *p, WlAction *a, const char *what, const char *arg)
+{
+	size_t n = strlen(arg);
+	int idx;
+
+	if (n < 3 || arg[0] != '{' || arg[n - 1] != '}') {
+		perr(p, "%s: expected {param}, got '%s'", what, arg);
+		return -EINVAL;
+	}
+	idx = find_param(a, arg + 1, n - 2);
+	if (idx < 0)
+		perr(p, "%s: unknown parameter '%.*s'", what, (int)(n - 2), arg + 1);
+	return idx;
+}
+
+static void finish_builtin(Parser *p, WlAction *a)
+{
+	const char *s = p->builtin_text;
+	size_t n = strcspn(s, " \t");
+	const char *arg = s + n + strspn(s + n, " \t");
+
+	if (n == strlen("drop-caches") && strncmp(s, "drop-caches", n) == 0) {
+		if (*arg)
+			perr(p, "builtin drop-caches takes no argument");
+		a->builtin = WL_BUILTIN_DROP_CACHES;
+		return;
+	}
+	if (n == strlen("chmod-x") && strncmp(s, "chmod-x", n) == 0) {
+		int idx = single_placeholder(p, a, "builtin chmod-x", arg);
+
+		a->builtin = WL_BUILTIN_CHMOD_X;
+		if (idx < 0)
+			return;
+		if (a->params[idx].type != WL_PARAM_PATH)
+			perr(p, "builtin chmod-x: parameter '%s' must be of type path",
+			     a->params[idx].name);
+		a->builtin_param = idx;
+		return;
+	}
+	perr(p, "unknown builtin '%.*s' (known: chmod-x {path}, drop-caches)", (int)n, s);
+}
+
+static void finish_verify(Parser *p, WlAction *a)
+{
+	const char *s = p->verify_text;
+	size_t n = strcspn(s, " \t");
+	const char *arg = s + n + strspn(s + n, " \t");
+
+	if (n == 4 && strncmp(s, "none", 4) == 0 && !*arg)
+		return;
+	if (!(n == 11 && strncmp(s, "unit-active", 11) == 0) || !*arg) {
+		perr(p, "verify must be 'unit-active {param}', 'unit-active NAME' or 'none'");
+		return;
+	}
+	if (arg[0] == '{') {
+		int idx = single_placeholder(p, a, "verify", arg);
+
+		if (idx >= 0 && a->params[idx].type != WL_PARAM_UNIT)
+			perr(p, "verify: parameter '%s' must be of type unit", a->params[idx].name);
+		a->verify_param = idx;
+		return;
+	}
+	if (!is_printable_ascii(arg) || arg[0] == '-') {
+		perr(p, "verify: '%s' is not a unit name", arg);
+		return;
+	}
+	a->verify_literal = wl_unit_mangle(arg);
+	if (!a->verify_literal)
+		p->oom = true;
+}
+
+/* Cross-checks an action once its section has ended. */
+static void finish_action(Parser *p)
+{
+	WlAction *a = p->action;
+	unsigned saved = p->line;
+
+	if (!a)
+		return;
+	p->line = a->line;
+	if (p->seen_exec == p->seen_builtin)
+		perr(p, "[action %s] needs exactly one of exec = or builtin =", a->name);
+	if (a->n_match == 0)
+		perr(p, "[action %s] has no match = line", a->name);
+	if (p->seen_builtin && p->builtin_text)
+		finish_builtin(p, a);
+	if (p->seen_exec && a->exec.n > 0) {
+		if (a->exec.tok[0].text[0] != '/' || a->exec.tok[0].param >= 0)
+			perr(p, "[action %s] exec must start with an absolute program path", a->name);
+		(void)resolve_template(p, a, "exec", &a->exec);
+		if (a->exec.tok[0].param >= 0)
+			perr(p, "[action %s] the program of exec cannot be a parameter", a->name);
+	}
+	for (size_t i = 0; i < a->n_match; i++) {
+		WlTemplate *t = &a->match[i];
+
+		(void)resolve_template(p, a, "match", t);
+		if (t->tok[0].param >= 0 || t->tok[0].text[0] == '/')
+			perr(p, "[action %s] match must start with a program name, not '%s'",
+			     a->name, t->tok[0].text);
+		for (size_t j = 0; j < t->n; j++)
+			for (size_t k = j + 1; k < t->n; k++)
+				if (t->tok[j].param >= 0 && t->tok[j].param == t->tok[k].param)
+					perr(p, "[action %s] match uses {%s} twice", a->name,
+					     a->params[t->tok[j].param].name);
+	}
+	for (size_t i = 0; i < a->n_params; i++) {
+		bool used = template_uses(&a->exec, (int)i) || a->builtin_param == (int)i;
+
+		if (!used)
+			perr(p, "[action %s] parameter '%s' is not used by exec or builtin",
+			     a->name, a->params[i].name);
+		for (size_t m = 0; m < a->n_match; m++)
+			if (!template_uses(&a->match[m], (int)i))
+				perr(p, "[action %s] match '%s...' does not capture {%s}", a->name,
+				     a->match[m].tok[0].text, a->params[i].name);
+	}
+	if (p->seen_verify && p->verify_text)
+		finish_verify(p, a);
+	if (!p->seen_timeout)
+		a->timeout_usec = DEFAULT_TIMEOUT;
+	p->line = saved;
+}
+
+static void reset_section(Parser *p)
+{
+	free(p->builtin_text);
+	free(p->verify_text);
+	p->builtin_text = p->verify_text = NULL;
+	p->seen_description = p->seen_exec = p->seen_builtin = false;
+	p->seen_timeout = p->seen_cooldown = p->seen_verify = false;
+}
+
+static int begin_section(Parser *p, const char *hdr)
+{
+	Whitelist *wl = p->wl;
+	WlAction *na;
+
+	finish_action(p);
+	reset_section(p);
+	p->action = NULL;
+	p->in_section = true;
+	if (strcmp(hdr, "healer") == 0)
+		return 0;
+	if (strncmp(hdr, "action", 6) != 0 || (hdr[6] != ' ' && hdr[6] != '\t')) {
+		perr(p, "unknown section [%s] (known: [healer], [action NAME])", hdr);
+		p->in_section = false;
+		return -EINVAL;
+	}
+	hdr += 6;
+	hdr += strspn(hdr, " \t");
+	if (!is_action_name(hdr)) {
+		perr(p, "action name '%s' must be letters, digits, '_' or '-'", hdr);
+		p->in_section = false;
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < wl->n_actions; i++)
+		if (strcmp(wl->actions[i].name, hdr) == 0) {
+			perr(p, "action '%s' defined twice (first on line %u)", hdr,
+			     wl->actions[i].line);
+			p->in_section = false;
+			return -EINVAL;
+		}
+	if (wl->n_actions >= WL_MAX_ACTIONS) {
+		perr(p, "more than %d actions", WL_MAX_ACTIONS);
+		p->in_section = false;
+		return -E2BIG;
+	}
+	na = realloc(wl->actions, (wl->n_actions + 1) * sizeof *na);
+	if (!na)
+		return -ENOMEM;
+	wl->actions = na;
+	p->action = &na[wl->n_actions];
+	*p->action = (WlAction){.line = p->line, .builtin_param = -1, .verify_param = -1};
+	p->action->name = strdup(hdr);
+	if (!p->action->name)
+		return -ENOMEM;
+	wl->n_actions++;
+	return 0;
+}
+
+static char *strip(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_line(Parser *p, char *line)
+{
+	char *s = strip(line), *eq, *key, *value;
+
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t') {
+			perr(p, "control character in line");
+			return -EINVAL;
+		}
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		size_t n = strlen(s);
+
+		if (s[n - 1] != ']') {
+			perr(p, "section header must end with ']'");
+			p->action = NULL;
+			p->in_section = false;
+			return -EINVAL;
+		}
+		s[n - 1] = '\0';
+		return begin_section(p, strip(s + 1));
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		perr(p, "expected 'key = value', '[section]' or a comment");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = strip(s);
+	value = strip(eq + 1);
+	if (!p->in_section) {
+		perr(p, "'%s' outside of a section", key);
+		return -EINVAL;
+	}
+	if (*value == '\0') {
+		perr(p, "'%s' has an empty value", key);
+		return -EINVAL;
+	}
+	return p->action ? action_key(p, key, value) : healer_key(p, key, value);
+}
+
+int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, char **ret_errors)
+{
+	Parser p = {.name = name ? name : "whitelist"};
+	_cleanup_(wl_freep) Whitelist *wl = NULL;
+	const char *s = buf, *end = buf + len;
+	int r = 0;
+
+	if (ret_errors)
+		*ret_errors = NULL;
+	if (len > WL_MAX_FILE_BYTES) {
+		perr(&p, "file is %zu bytes, over the %d-byte cap", len, WL_MAX_FILE_BYTES);
+		goto out;
+	}
+	if (memchr(buf, '\0', len)) {
+		perr(&p, "file holds a NUL byte");
+		goto out;
+	}
+	wl = calloc(1, sizeof *wl);
+	if (!wl)
+		return -ENOMEM;
+	wl->max_commands = DEFAULT_MAX_COMMANDS;
+	wl->mctx = pcre2_match_context_create(NULL);
+	if (!wl->mctx)
+		return -ENOMEM;
+	pcre2_set_match_limit(wl->mctx, WL_PCRE2_MATCH_LIMIT);
+	pcre2_set_depth_limit(wl->mctx, WL_PCRE2_DEPTH_LIMIT);
+	if (wl_set_unit_dirs(wl, default_unit_dirs, ELEMENTSOF(default_unit_dirs)) < 0)
+		return -ENOMEM;
+	p.wl = wl;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		char line[WL_MAX_LINE + 1];
+
+		p.line++;
+		if (n > WL_MAX_LINE) {
+			perr(&p, "line longer than %d bytes", WL_MAX_LINE);
+		} else {
+			memcpy(line, s, n);
+			line[n] = '\0';
+			r = parse_line(&p, line);
+			if (r == -ENOMEM)
+				break;
+		}
+		s += n + (nl ? 1 : 0);
+	}
+	if (r != -ENOMEM) {
+		p.line++;
+		finish_action(&p);
+	}
+	reset_section(&p);
+	if (p.oom || r == -ENOMEM) {
+		free(p.errors);
+		return -ENOMEM;
+	}
+out:
+	if (p.n_errors > 0) {
+		if (ret_errors)
+			*ret_errors = p.errors;
+		else
+			free(p.errors);
+		return len > WL_MAX_FILE_BYTES ? -E2BIG : -EINVAL;
+	}
+	free(p.errors);
+	*ret = TAKE_PTR(wl);
+	return 0;
+}
+
+int wl_load(const char *path, Whitelist **ret, char **ret_errors)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (ret_errors)
+		*ret_errors = NULL;
+	r = util_read_file(path, WL_MAX_FILE_BYTES, &buf, &len);
+	if (r < 0) {
+		if (ret_errors) {
+			size_t need = strlen(path) + 128;
+			char *m = malloc(need);
+
+			if (!m)
+				return -ENOMEM;
+			if (r == -E2BIG)
+				snprintf(m, need, "%s: file is over the %d-byte cap\n", path,
+					 WL_MAX_FILE_BYTES);
+			else
+				snprintf(m, need, "%s: %s\n", path, strerror(-r));
+			*ret_errors = m;
+		}
+		return r;
+	}
+	return wl_parse(path, buf, len, ret, ret_errors);
+}
+
+size_t wl_max_commands(const Whitelist *wl)
+{
+	return wl->max_commands;
+}
+
+size_t wl_n_actions(const Whitelist *wl)
+{
+	return wl->n_actions;
+}
+
+const char *wl_action_name(const Whitelist *wl, size_t i)
+{
+	return i < wl->n_actions ? wl->actions[i].name : NULL;
+}
+
+const char *wl_action_description(const Whitelist *wl, size_t i)
+{
+	return i < wl->n_actions ? wl->actions[i].description : NULL;
+}
+
+size_t wl_action_n_params(const Whitelist *wl, size_t i)
+{
+	return i < wl->n_actions ? wl->actions[i].n_params : 0;
+}
+
+const char *wl_action_param_name(const Whitelist *wl, size_t i, size_t p)
+{
+	return i < wl->n_actions && p < wl->actions[i].n_params ? wl->actions[i].params[p].name
+								 : NULL;
+}
+
+const char *wl_action_param_pattern(const Whitelist *wl, size_t i, size_t p)
+{
+	return i < wl->n_actions && p < wl->actions[i].n_params ? wl->actions[i].params[p].pattern
+								 : NULL;
+}

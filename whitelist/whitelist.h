@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The administrator's whitelist: the only commands Healer may run.
+ *
+ * The file is unit-file style ([healer] and [action NAME] sections). An action
+ * is an argv template with an absolute program path (exec =) or an in-process
+ * builtin (builtin =), the shapes a model may write it in (match =), and typed
+ * parameters whose values must match a pcre2 pattern as a whole.
+ *
+ * This module parses and vets; it never runs anything and never logs.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Whitelist Whitelist;
+
+#define WL_MAX_FILE_BYTES   (1024 * 1024)
+#define WL_MAX_LINE         4096
+#define WL_MAX_ACTIONS      256
+#define WL_MAX_PARAMS       8
+#define WL_MAX_MATCHES      8
+#define WL_MAX_ARGV         32
+#define WL_MAX_PROTECT      256
+#define WL_MAX_VALUE        512
+#define WL_MAX_COMMANDS_CAP 20
+
+typedef enum WlBuiltin {
+	WL_BUILTIN_NONE = 0,
+	WL_BUILTIN_CHMOD_X,
+	WL_BUILTIN_DROP_CACHES,
+} WlBuiltin;
+
+typedef enum WlParamType {
+	WL_PARAM_TEXT,
+	WL_PARAM_UNIT,
+	WL_PARAM_PATH,
+} WlParamType;
+
+/* One NAME=VALUE argument as proposed by a reply (untrusted). */
+typedef struct WlArg {
+	const char *name;
+	const char *value;
+} WlArg;
+
+/* A vetted command: everything here was checked and built by the whitelist. */
+typedef struct WlCommand {
+	char *action;
+	size_t n_args;
+	char **arg_names;  /* parameter names, in declaration order */
+	char **arg_values; /* normalised values (unit with suffix, canonical path) */
+	char **argv;       /* NULL-terminated; argv[0] is absolute. NULL for builtins */
+	WlBuiltin builtin;
+	char *builtin_path; /* canonical path for chmod-x, else NULL */
+	uint64_t timeout_usec;
+	uint64_t cooldown_usec;
+	char *verify_unit; /* unit for "verify = unit-active {unit}", else NULL */
+} WlCommand;
+
+/* What the caller knows about the evidence, for checks beyond the patterns. */
+typedef struct WlVetOptions {
+	/* When set, a unit parameter must name this unit (the trusted _SYSTEMD_UNIT). */
+	const char *evidence_unit;
+} WlVetOptions;
+
+/*
+ * Parses a whitelist from a buffer; `name` is used in messages. On success
+ * returns 0 and *ret owns the result. On failure returns -EINVAL (or -E2BIG,
+ * -ENOMEM) and, when ret_errors is given, *ret_errors is a malloc'd text of
+ * every error, one "name:line: message" per line.
+ */
+int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, char **ret_errors);
+
+/* Reads and parses a file; errors as wl_parse(), plus "path: <errno text>". */
+int wl_load(const char *path, Whitelist **ret, char **ret_errors);
+
+Whitelist *wl_free(Whitelist *wl);
+static inline void wl_freep(Whitelist **wl)
+{
+	*wl = wl_free(*wl);
+}
+
+/* Overrides where unit files are looked up to resolve aliases (tests, chroots). */
+int wl_set_unit_dirs(Whitelist *wl, const char *const *dirs, size_t n);
+
+/* The [healer] max_commands value: how many commands one reply may hold. */
+size_t wl_max_commands(const Whitelist *wl);
+
+size_t wl_n_actions(const Whitelist *wl);
+const char *wl_action_name(const Whitelist *wl, size_t i);
+const char *wl_action_description(const Whitelist *wl, size_t i);
+
+/*
+ * Vets a structured proposal: action by name, arguments by parameter name.
+ * The arguments must be exactly the action's parameters. Returns 0 and a new
+ * *ret, -ENOENT for an unknown action, -EPERM for a refusal, -ENOMEM; reason
+ * is always written on failure.
+ */
+int wl_vet(const Whitelist *wl, const char *action, const WlArg *args, size_t n_args,
+	   const WlVetOptions *opts, WlCommand **ret, char *reason, size_t reason_len);
+
+/*
+ * Vets a tokenised free-text command against the match templates, in file
+ * order; the first template that fits decides. Same returns as wl_vet().
+ */
+int wl_vet_tokens(const Whitelist *wl, char *const *tokens, size_t n_tokens,
+		  const WlVetOptions *opts, WlCommand **ret, char *reason, size_t reason_len);
+
+WlCommand *wl_command_free(WlCommand *c);
+static inline void wl_command_freep(WlCommand **c)
+{
+	*c = wl_command_free(*c);
+}
+
+/* "chmod-x" / "drop-caches" / NULL. */
+const char *wl_builtin_name(WlBuiltin b);
+
+/*
+ * The program names of all match templates ("systemctl", "chmod", ...),
+ * unique, as a new NULL-terminated array the caller frees. A reply parser
+ * uses them to tell a command in a list item from prose.
+ */
+int wl_command_words(const Whitelist *wl, char ***ret, size_t *ret_n);
+
+/* Accessors for reports and prompts (borrowed strings). */
+size_t wl_action_n_params(const Whitelist *wl, size_t i);
+const char *wl_action_param_name(const Whitelist *wl, size_t i, size_t p);
+const char *wl_action_param_pattern(const Whitelist *wl, size_t i, size_t p);
