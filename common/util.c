@@ -113,8 +113,8 @@ void util_format_timespan(uint64_t usec, char *buf, size_t len)
 		const char *suffix;
 		uint64_t usec;
 	} parts[] = {
-		{"d", USEC_PER_DAY},   {"h", USEC_PER_HOUR}, {"min", USEC_PER_MINUTE},
-		{"s", USEC_PER_SEC},   {"ms", USEC_PER_MSEC}, {"us", 1},
+		{"d", USEC_PER_DAY}, {"h", USEC_PER_HOUR},  {"min", USEC_PER_MINUTE},
+		{"s", USEC_PER_SEC}, {"ms", USEC_PER_MSEC}, {"us", 1},
 	};
 	size_t used = 0;
 

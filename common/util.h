@@ -13,35 +13,35 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)     __attribute__((cleanup(f)))
-#define _cleanup_free_   _cleanup_(freep)
-#define _cleanup_close_  _cleanup_(closep)
+#define _cleanup_(f)	 __attribute__((cleanup(f)))
+#define _cleanup_free_	 _cleanup_(freep)
+#define _cleanup_close_	 _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
-#define _unused_         __attribute__((unused))
-#define _printf_(a, b)   __attribute__((format(printf, a, b)))
+#define _unused_	 __attribute__((unused))
+#define _printf_(a, b)	 __attribute__((format(printf, a, b)))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Hand a pointer out of a scope whose cleanup would otherwise free it. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _taken = (p);                                                        \
-		(p) = NULL;                                                                        \
-		_taken;                                                                            \
+#define TAKE_PTR(p)                         \
+	({                                  \
+		__typeof__(p) _taken = (p); \
+		(p) = NULL;                 \
+		_taken;                     \
 	})
 
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _taken_fd = (fd);                                                              \
-		(fd) = -1;                                                                         \
-		_taken_fd;                                                                         \
+#define TAKE_FD(fd)                   \
+	({                            \
+		int _taken_fd = (fd); \
+		(fd) = -1;            \
+		_taken_fd;            \
 	})
 
-#define USEC_PER_MSEC  1000ULL
-#define USEC_PER_SEC   1000000ULL
+#define USEC_PER_MSEC	1000ULL
+#define USEC_PER_SEC	1000000ULL
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
-#define USEC_PER_HOUR  (60ULL * USEC_PER_MINUTE)
-#define USEC_PER_DAY   (24ULL * USEC_PER_HOUR)
+#define USEC_PER_HOUR	(60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY	(24ULL * USEC_PER_HOUR)
 
 #include <stdio.h>
 

@@ -115,8 +115,8 @@ static int cmd_test(int argc, char **argv)
 
 		r = util_read_file(reply_path, LLM_REPLY_MAX_BYTES, &buf, &len);
 		if (r == -E2BIG) {
-			(void)util_snprintf(reason, sizeof reason,
-					    "reply is over the %d-byte cap", LLM_REPLY_MAX_BYTES);
+			(void)util_snprintf(reason, sizeof reason, "reply is over the %d-byte cap",
+					    LLM_REPLY_MAX_BYTES);
 			r = plan_new_refused(reason, &plan);
 		} else if (r < 0) {
 			fprintf(stderr, "%s: %s\n", reply_path, strerror(-r));

@@ -3,7 +3,7 @@
 
 /* Subcommands of the healer binary. Each returns the process exit code. */
 
-#define HEALER_VERSION "0.1.0"
+#define HEALER_VERSION		 "0.1.0"
 #define HEALER_DEFAULT_WHITELIST "/etc/healer/whitelist.conf"
 
 /* healer whitelist check|test|show ... */

@@ -167,8 +167,7 @@ int plan_vet_reply(const Whitelist *wl, const char *text, size_t len, const WlVe
 	return 0;
 }
 
-int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOptions *opts,
-		     Plan **ret)
+int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOptions *opts, Plan **ret)
 {
 	_cleanup_(plan_freep) Plan *p = calloc(1, sizeof *p);
 	_cleanup_(llm_reply_freep) LlmReply *reply = NULL;
@@ -209,7 +208,8 @@ static cJSON *command_json(const WlCommand *c)
 		(void)util_snprintf(b, sizeof b, "builtin:%s", wl_builtin_name(c->builtin));
 		if (!cJSON_AddItemToArray(argv, cJSON_CreateString(b)))
 			goto oom;
-		if (c->builtin_path && !cJSON_AddItemToArray(argv, cJSON_CreateString(c->builtin_path)))
+		if (c->builtin_path &&
+		    !cJSON_AddItemToArray(argv, cJSON_CreateString(c->builtin_path)))
 			goto oom;
 	}
 	return o;

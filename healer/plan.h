@@ -20,7 +20,7 @@ typedef struct PlanRejected {
 
 typedef struct Plan {
 	bool accepted;
-	char *reason;    /* why, in one line: the first refusal, or a summary */
+	char *reason;	 /* why, in one line: the first refusal, or a summary */
 	char *diagnosis; /* the model's own words, may be NULL */
 	size_t n_commands;
 	WlCommand **commands; /* empty unless accepted */

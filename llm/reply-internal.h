@@ -15,12 +15,10 @@ typedef struct ReplyBuilder {
 LlmProposal *llm_reply_add(ReplyBuilder *b, const char *s, size_t n);
 
 /* Parses the JSON plan object in [s, s+n) into b. */
-int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason,
-			 size_t reason_len);
+int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason, size_t reason_len);
 
 /* Tokenises one free-text command into p, or sets p->reject_reason. */
 int llm_reply_tokenise(LlmProposal *p);
-
 
 /* Writes a reason and returns err. */
 int llm_reply_fail(int err, char *reason, size_t len, const char *fmt, ...)

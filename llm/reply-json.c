@@ -121,22 +121,24 @@ static int parse_plan(ReplyBuilder *b, const cJSON *root, char *reason, size_t r
 		else if (strcmp(m->string, "commands") == 0)
 			commands = m;
 		else
-			return BAD("plan has an unknown key \"%.64s\" (expected diagnosis, commands)",
-				   m->string);
+			return BAD(
+				"plan has an unknown key \"%.64s\" (expected diagnosis, commands)",
+				m->string);
 	}
 	if (diagnosis && !cJSON_IsString(diagnosis))
 		return BAD("\"diagnosis\" must be a string");
 	if (diagnosis && strlen(diagnosis->valuestring) > LLM_REPLY_MAX_DIAGNOSIS)
 		return llm_reply_fail(-E2BIG, reason, reason_len,
-				      "\"diagnosis\" is over the %d-byte cap", LLM_REPLY_MAX_DIAGNOSIS);
+				      "\"diagnosis\" is over the %d-byte cap",
+				      LLM_REPLY_MAX_DIAGNOSIS);
 	if (!commands || !cJSON_IsArray(commands))
 		return BAD("plan needs \"commands\" as an array");
 	for (const cJSON *c = commands->child; c; c = c->next)
 		n++;
 	if (n > b->max_commands)
 		return llm_reply_fail(-E2BIG, reason, reason_len,
-				      "reply proposes %zu commands, more than max_commands (%zu)", n,
-				      b->max_commands);
+				      "reply proposes %zu commands, more than max_commands (%zu)",
+				      n, b->max_commands);
 	if (diagnosis) {
 		b->reply->diagnosis = strdup(diagnosis->valuestring);
 		if (!b->reply->diagnosis)
@@ -150,8 +152,32 @@ static int parse_plan(ReplyBuilder *b, const cJSON *root, char *reason, size_t r
 	return 0;
 }
 
-int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason,
-			 size_t reason_len)
+/*
+ * RFC 8259 forbids raw control bytes inside strings; cJSON lets them through,
+ * and an escape sequence in a diagnosis would reach terminals and logs.
+ */
+static int check_strings(const char *s, size_t n, char *reason, size_t reason_len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!in_string) {
+			in_string = c == '"';
+			continue;
+		}
+		if (c == '\\')
+			i++;
+		else if (c == '"')
+			in_string = false;
+		else if (c < 0x20 || c == 0x7f)
+			return BAD("raw control byte 0x%02x inside a JSON string (byte %zu)", c, i);
+	}
+	return 0;
+}
+
+int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason, size_t reason_len)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -163,6 +189,9 @@ int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason,
 	 */
 	if (memmem(s, n, "\\u0000", 6))
 		return BAD("reply holds an escaped NUL (\\u0000)");
+	r = check_strings(s, n, reason, reason_len);
+	if (r < 0)
+		return r;
 	root = cJSON_ParseWithLengthOpts(s, n, &end, false);
 	if (!root)
 		return BAD("reply is not valid JSON (near byte %zu)",

@@ -113,26 +113,37 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* Programs whose name as the first word makes a list item a command. */
+/*
+ * Programs whose name as the first word makes a list item a command. Words
+ * that also open ordinary sentences ("at", "free", "time", "make", a daemon's
+ * own name) are left out: such an item is prose and runs nothing.
+ */
 static const char *const known_programs[] = {
-	"sudo", "su", "doas", "pkexec", "runuser", "sh", "bash", "dash", "zsh", "ksh",
-	"mksh", "csh", "tcsh", "fish", "busybox", "toybox", "env", "xargs", "nohup", "timeout",
-	"nice", "ionice", "chroot", "systemd-run", "setsid", "nsenter", "unshare", "watch",
-	"script", "exec", "eval", "command", "builtin", "source", "time", "strace", "ltrace",
-	"gdb", "flock", "chrt", "taskset", "stdbuf", "unbuffer", "find", "awk", "gawk",
-	"mawk", "sed", "perl", "python", "python2", "python3", "ruby", "node", "php", "lua",
-	"tclsh", "expect", "parallel", "rm", "rmdir", "mv", "cp", "ln", "dd", "mkfs", "shred",
-	"truncate", "tee", "cat", "echo", "printf", "chmod", "chown", "chgrp", "chattr",
-	"setfacl", "kill", "killall", "pkill", "reboot", "shutdown", "poweroff", "halt",
-	"init", "telinit", "systemctl", "service", "journalctl", "logrotate", "sysctl",
-	"mount", "umount", "curl", "wget", "nc", "ncat", "netcat", "socat", "ssh", "scp",
-	"rsync", "tar", "gzip", "base64", "xxd", "openssl", "iptables", "nft", "ip",
-	"ifconfig", "useradd", "usermod", "userdel", "passwd", "crontab", "at", "apt",
-	"apt-get", "dpkg", "yum", "dnf", "rpm", "pip", "pip3", "npm", "git", "make", "gcc",
-	"docker", "podman", "kubectl", "install", "mkdir", "touch", "ls", "ps", "top", "df",
-	"du", "free", "grep", "tail", "head", "less", "more", "vi", "vim", "nano", "visudo",
-	"modprobe", "insmod", "rmmod", "swapoff", "swapon", "fsck", "nginx", "apachectl",
-	"loginctl", "resolvectl", "hostnamectl", "timedatectl", "networkctl", "udevadm",
+	"sudo",	       "su",	     "doas",	  "pkexec",   "runuser",    "sh",
+	"bash",	       "dash",	     "zsh",	  "ksh",      "mksh",	    "csh",
+	"tcsh",	       "fish",	     "busybox",	  "toybox",   "env",	    "xargs",
+	"nohup",       "timeout",    "nice",	  "ionice",   "chroot",	    "systemd-run",
+	"setsid",      "nsenter",    "unshare",	  "exec",     "eval",	    "builtin",
+	"strace",      "ltrace",     "gdb",	  "flock",    "chrt",	    "taskset",
+	"stdbuf",      "unbuffer",   "find",	  "awk",      "gawk",	    "mawk",
+	"sed",	       "perl",	     "python",	  "python2",  "python3",    "ruby",
+	"node",	       "php",	     "lua",	  "tclsh",    "expect",	    "parallel",
+	"rm",	       "rmdir",	     "mv",	  "cp",	      "ln",	    "dd",
+	"mkfs",	       "shred",	     "truncate",  "tee",      "cat",	    "echo",
+	"printf",      "chmod",	     "chown",	  "chgrp",    "chattr",	    "setfacl",
+	"kill",	       "killall",    "pkill",	  "reboot",   "shutdown",   "poweroff",
+	"halt",	       "telinit",    "systemctl", "service",  "journalctl", "logrotate",
+	"sysctl",      "mount",	     "umount",	  "curl",     "wget",	    "nc",
+	"ncat",	       "netcat",     "socat",	  "ssh",      "scp",	    "rsync",
+	"tar",	       "gzip",	     "base64",	  "xxd",      "openssl",    "iptables",
+	"nft",	       "ifconfig",   "useradd",	  "usermod",  "userdel",    "passwd",
+	"crontab",     "apt",	     "apt-get",	  "dpkg",     "yum",	    "dnf",
+	"rpm",	       "pip",	     "pip3",	  "npm",      "git",	    "gcc",
+	"docker",      "podman",     "kubectl",	  "mkdir",    "touch",	    "ls",
+	"ps",	       "df",	     "du",	  "grep",     "tail",	    "vi",
+	"vim",	       "nano",	     "visudo",	  "modprobe", "insmod",	    "rmmod",
+	"swapoff",     "swapon",     "fsck",	  "loginctl", "resolvectl", "hostnamectl",
+	"timedatectl", "networkctl", "udevadm",
 };
 
 static bool in_list(const char *const *list, size_t n, const char *w, size_t wn)
@@ -157,10 +168,32 @@ static bool is_command_word(const LlmReplyOptions *o, const char *w, size_t wn)
 	return in_list(o->command_words, n, w, wn);
 }
 
+/*
+ * Lines are slices of the reply, not strings: nothing below may read past n
+ * (the reply need not end in a NUL).
+ */
+static size_t blanks(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
+static size_t non_blanks(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] != ' ' && s[i] != '\t')
+		i++;
+	return i;
+}
+
 /* Leading indentation, then ``` or ~~~ (3 or more). Returns the run length. */
 static size_t fence_run(const char *s, size_t n, char *ret_char)
 {
-	size_t i = strspn(s, " \t"), k = 0;
+	size_t i = blanks(s, n), k = 0;
 
 	if (i >= n || (s[i] != '`' && s[i] != '~'))
 		return 0;
@@ -175,8 +208,8 @@ static size_t fence_run(const char *s, size_t n, char *ret_char)
 /* The info string of a fence opening line, trimmed, into buf. */
 static void fence_info(const char *s, size_t n, char *buf, size_t len)
 {
-	size_t i = strspn(s, " \t");
-	char c = s[i];
+	size_t i = blanks(s, n);
+	char c = i < n ? s[i] : 0;
 	size_t e;
 
 	while (i < n && s[i] == c)
@@ -197,7 +230,7 @@ static bool is_closing_fence(const char *s, size_t n, char c, size_t run)
 
 	if (k < run || cc != c)
 		return false;
-	i = strspn(s, " \t") + k;
+	i = blanks(s, n) + k;
 	for (; i < n; i++)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
 			return false;
@@ -207,7 +240,7 @@ static bool is_closing_fence(const char *s, size_t n, char c, size_t run)
 /* A list marker: "- ", "* ", "+ ", "1. ", "1) ". Returns the content offset or 0. */
 static size_t list_item(const char *s, size_t n)
 {
-	size_t i = strspn(s, " \t"), d = 0;
+	size_t i = blanks(s, n), d = 0;
 
 	if (i + 1 < n && (s[i] == '-' || s[i] == '*' || s[i] == '+') &&
 	    (s[i + 1] == ' ' || s[i + 1] == '\t'))
@@ -255,16 +288,17 @@ static int list_command(ReplyBuilder *b, const LlmReplyOptions *o, const char *s
 		k++;
 	if (k > 0) {
 		/* Exactly one inline code span: `cmd` or ``cmd``. */
-		if (n < 2 * k + 1 || strspn(s + n - k, "`") != k || (n > 2 * k && s[n - k - 1] == '`'))
+		if (n < 2 * k + 1 || s[n - k - 1] == '`')
 			return 0;
+		for (size_t i = n - k; i < n; i++)
+			if (s[i] != '`')
+				return 0;
 		s += k;
 		n -= 2 * k;
 		trim(&s, &n);
 		return n > 0 ? add_command(b, s, n, reason, len) : 0;
 	}
-	wn = strcspn(s, " \t");
-	if (wn > n)
-		wn = n;
+	wn = non_blanks(s, n);
 	if (!is_command_word(o, s, wn))
 		return 0;
 	return add_command(b, s, n, reason, len);

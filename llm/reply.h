@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
-#define LLM_REPLY_MAX_BYTES   (64 * 1024)
-#define LLM_REPLY_MAX_TOKENS  32
-#define LLM_REPLY_MAX_COMMAND 1024
+#define LLM_REPLY_MAX_BYTES	(64 * 1024)
+#define LLM_REPLY_MAX_TOKENS	32
+#define LLM_REPLY_MAX_COMMAND	1024
 #define LLM_REPLY_MAX_DIAGNOSIS 4096
 
 typedef enum LlmReplyStyle {
@@ -21,14 +21,14 @@ typedef enum LlmReplyStyle {
 } LlmReplyStyle;
 
 typedef struct LlmProposal {
-	char *text;            /* the command as the reply wrote it, for reports */
-	char *action;          /* JSON style: the action name; else NULL */
-	size_t n_args;         /* JSON style: arguments */
+	char *text;    /* the command as the reply wrote it, for reports */
+	char *action;  /* JSON style: the action name; else NULL */
+	size_t n_args; /* JSON style: arguments */
 	char **arg_names;
 	char **arg_values;
-	size_t n_tokens;       /* text style: tokens, no expansion; else 0 */
+	size_t n_tokens; /* text style: tokens, no expansion; else 0 */
 	char **tokens;
-	char *reject_reason;   /* set when the parser itself refuses this command */
+	char *reject_reason; /* set when the parser itself refuses this command */
 } LlmProposal;
 
 typedef struct LlmReply {

@@ -16,14 +16,74 @@ static const char shell_meta[] = ";|&$<>`\\(){}[]*?!~'\"#^";
 
 /* Programs that run another program: never allowed, so nothing hides behind them. */
 static const char *const wrappers[] = {
-	"sudo", "su", "doas", "pkexec", "runuser", "sh", "bash", "dash", "zsh", "ksh",
-	"mksh", "csh", "tcsh", "fish", "busybox", "toybox", "env", "xargs", "nohup",
-	"timeout", "nice", "ionice", "chroot", "systemd-run", "setsid", "nsenter",
-	"unshare", "watch", "script", "exec", "eval", "command", "builtin", "source",
-	"time", "strace", "ltrace", "gdb", "flock", "chrt", "taskset", "stdbuf", "unbuffer",
-	"find", "awk", "gawk", "mawk", "sed", "perl", "python", "python2", "python3",
-	"ruby", "node", "php", "lua", "tclsh", "expect", "parallel", "ssh", "at", "crontab",
-	"capsh", "setpriv", "machinectl", "systemd-nspawn", "ld.so", "ld-linux.so.2",
+	"sudo",
+	"su",
+	"doas",
+	"pkexec",
+	"runuser",
+	"sh",
+	"bash",
+	"dash",
+	"zsh",
+	"ksh",
+	"mksh",
+	"csh",
+	"tcsh",
+	"fish",
+	"busybox",
+	"toybox",
+	"env",
+	"xargs",
+	"nohup",
+	"timeout",
+	"nice",
+	"ionice",
+	"chroot",
+	"systemd-run",
+	"setsid",
+	"nsenter",
+	"unshare",
+	"watch",
+	"script",
+	"exec",
+	"eval",
+	"command",
+	"builtin",
+	"source",
+	"time",
+	"strace",
+	"ltrace",
+	"gdb",
+	"flock",
+	"chrt",
+	"taskset",
+	"stdbuf",
+	"unbuffer",
+	"find",
+	"awk",
+	"gawk",
+	"mawk",
+	"sed",
+	"perl",
+	"python",
+	"python2",
+	"python3",
+	"ruby",
+	"node",
+	"php",
+	"lua",
+	"tclsh",
+	"expect",
+	"parallel",
+	"ssh",
+	"at",
+	"crontab",
+	"capsh",
+	"setpriv",
+	"machinectl",
+	"systemd-nspawn",
+	"ld.so",
+	"ld-linux.so.2",
 	"ld-linux-x86-64.so.2",
 };
 
@@ -73,8 +133,9 @@ int llm_reply_tokenise(LlmProposal *p)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x80)
-			return reject(p, "non-ASCII byte 0x%02x at offset %zu (look-alike or "
-					 "invisible characters are refused)",
+			return reject(p,
+				      "non-ASCII byte 0x%02x at offset %zu (look-alike or "
+				      "invisible characters are refused)",
 				      c, i);
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return reject(p, "control byte 0x%02x at offset %zu", c, i);
@@ -107,8 +168,7 @@ int llm_reply_tokenise(LlmProposal *p)
 		if (p->n_tokens == 0)
 			return reject(p, "sudo without a command");
 		if (p->tokens[0][0] == '-')
-			return reject(p, "sudo with options ('%s') is never allowed",
-				      p->tokens[0]);
+			return reject(p, "sudo with options ('%s') is never allowed", p->tokens[0]);
 	}
 	if (is_wrapper(p->tokens[0]))
 		return reject(p, "'%s' runs other programs and is never allowed", p->tokens[0]);

@@ -13,8 +13,8 @@
  * "{name}" with an optional literal prefix and suffix ("--size={size}").
  */
 typedef struct WlToken {
-	char *text;   /* the whole token as written */
-	int param;    /* index into Action.params, or -1 for a literal */
+	char *text; /* the whole token as written */
+	int param;  /* index into Action.params, or -1 for a literal */
 	size_t prefix_len;
 	size_t suffix_len;
 } WlToken;

@@ -12,15 +12,15 @@
 #include "common/util.h"
 #include "whitelist/internal.h"
 
-#define MAX_ERRORS     100
+#define MAX_ERRORS	     100
 #define DEFAULT_MAX_COMMANDS 5
-#define DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
-#define MAX_TIMEOUT     (24 * USEC_PER_HOUR)
-#define MAX_COOLDOWN    (30 * USEC_PER_DAY)
+#define DEFAULT_TIMEOUT	     (30 * USEC_PER_SEC)
+#define MAX_TIMEOUT	     (24 * USEC_PER_HOUR)
+#define MAX_COOLDOWN	     (30 * USEC_PER_DAY)
 
 static const char *const default_unit_dirs[] = {
-	"/etc/systemd/system",        "/run/systemd/system",      "/usr/local/lib/systemd/system",
-	"/lib/systemd/system",        "/usr/lib/systemd/system",
+	"/etc/systemd/system", "/run/systemd/system",	  "/usr/local/lib/systemd/system",
+	"/lib/systemd/system", "/usr/lib/systemd/system",
 };
 
 typedef struct Parser {
@@ -32,10 +32,16 @@ typedef struct Parser {
 	/* Keys that may appear once per action. */
 	bool seen_description, seen_exec, seen_builtin, seen_timeout, seen_cooldown, seen_verify;
 	bool seen_max_commands, seen_unit_dirs;
+	bool skipping; /* inside a section whose header was refused */
+	unsigned exec_line, builtin_line, verify_line;
+	unsigned match_line[WL_MAX_MATCHES];
+	unsigned param_line[WL_MAX_PARAMS];
 	char *builtin_text;
 	char *verify_text;
-	char *errors;
-	size_t errors_len;
+	struct {
+		unsigned line;
+		char *msg;
+	} err[MAX_ERRORS + 1];
 	unsigned n_errors;
 	bool oom;
 } Parser;
@@ -44,10 +50,7 @@ _printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	size_t need;
-	char *n;
 
-	p->n_errors++;
 	if (p->n_errors > MAX_ERRORS)
 		return;
 	va_start(ap, fmt);
@@ -55,15 +58,44 @@ _printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
 	va_end(ap);
 	if (p->n_errors == MAX_ERRORS)
 		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
-	need = strlen(p->name) + strlen(msg) + 32;
-	n = realloc(p->errors, p->errors_len + need);
-	if (!n) {
+	p->err[p->n_errors].line = p->line;
+	p->err[p->n_errors].msg = strdup(msg);
+	if (!p->err[p->n_errors].msg)
 		p->oom = true;
-		return;
-	}
-	p->errors = n;
-	p->errors_len += (size_t)snprintf(p->errors + p->errors_len, need, "%s:%u: %s\n", p->name,
-					  p->line, msg);
+	p->n_errors++;
+}
+
+static int by_line(const void *a, const void *b)
+{
+	const unsigned *x = a, *y = b; /* line is the first member */
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* All errors, in line order, as one "name:line: message\n" text. */
+static char *join_errors(Parser *p)
+{
+	size_t n = 1, used = 0;
+	char *s;
+
+	qsort(p->err, p->n_errors, sizeof p->err[0], by_line);
+	for (unsigned i = 0; i < p->n_errors; i++)
+		n += strlen(p->name) + (p->err[i].msg ? strlen(p->err[i].msg) : 0) + 16;
+	s = malloc(n);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < p->n_errors; i++)
+		used += (size_t)snprintf(s + used, n - used, "%s:%u: %s\n", p->name, p->err[i].line,
+					 p->err[i].msg ? p->err[i].msg : "out of memory");
+	return s;
+}
+
+static void free_errors(Parser *p)
+{
+	for (unsigned i = 0; i < p->n_errors && i <= MAX_ERRORS; i++)
+		free(p->err[i].msg);
+	p->n_errors = 0;
 }
 
 static bool is_printable_ascii(const char *s)
@@ -195,7 +227,9 @@ static int resolve_template(Parser *p, WlAction *a, const char *what, WlTemplate
 		}
 		k->param = find_param(a, open + 1, (size_t)(close - open - 1));
 		if (k->param < 0) {
-			perr(p, "%s: unknown parameter '%.*s' (declare it with 'param %.*s = TYPE PATTERN')",
+			perr(p,
+			     "%s: unknown parameter '%.*s' (declare it with 'param %.*s = TYPE "
+			     "PATTERN')",
 			     what, (int)(close - open - 1), open + 1, (int)(close - open - 1),
 			     open + 1);
 			r = -EINVAL;
@@ -356,8 +390,7 @@ static int parse_param(Parser *p, WlAction *a, const char *name, const char *val
 	return 0;
 }
 
-static int parse_span(Parser *p, const char *key, const char *value, uint64_t max,
-		      uint64_t *ret)
+static int parse_span(Parser *p, const char *key, const char *value, uint64_t max, uint64_t *ret)
 {
 	uint64_t v;
 	int r = util_parse_timespan(value, &v);
@@ -467,6 +500,8 @@ static int action_key(Parser *p, const char *key, const char *value)
 		const char *name = key + 5;
 
 		name += strspn(name, " \t");
+		if (a->n_params < WL_MAX_PARAMS)
+			p->param_line[a->n_params] = p->line;
 		return parse_param(p, a, name, value);
 	}
 	if (strcmp(key, "description") == 0) {
@@ -482,6 +517,7 @@ static int action_key(Parser *p, const char *key, const char *value)
 			perr(p, "more than %d match lines", WL_MAX_MATCHES);
 			return -E2BIG;
 		}
+		p->match_line[a->n_match] = p->line;
 		if (split_template(p, "match", value, &a->match[a->n_match]) < 0)
 			return -EINVAL;
 		a->n_match++;
@@ -493,6 +529,7 @@ static int action_key(Parser *p, const char *key, const char *value)
 			return -EINVAL;
 		}
 		p->seen_exec = true;
+		p->exec_line = p->line;
 		return split_template(p, "exec", value, &a->exec);
 	}
 	if (strcmp(key, "builtin") == 0) {
@@ -501,6 +538,7 @@ static int action_key(Parser *p, const char *key, const char *value)
 			return -EINVAL;
 		}
 		p->seen_builtin = true;
+		p->builtin_line = p->line;
 		free(p->builtin_text);
 		p->builtin_text = strdup(value);
 		return p->builtin_text ? 0 : -ENOMEM;
@@ -527,12 +565,14 @@ static int action_key(Parser *p, const char *key, const char *value)
 		if (p->seen_verify)
 			perr(p, "verify set twice");
 		p->seen_verify = true;
+		p->verify_line = p->line;
 		free(p->verify_text);
 		p->verify_text = strdup(value);
 		return p->verify_text ? 0 : -ENOMEM;
 	}
-	perr(p, "unknown key '%s' in [action %s] (known: description, match, exec, builtin, "
-		"param NAME, timeout, cooldown, verify)",
+	perr(p,
+	     "unknown key '%s' in [action %s] (known: description, match, exec, builtin, "
+	     "param NAME, timeout, cooldown, verify)",
 	     key, a->name);
 	return -EINVAL;
 }
@@ -622,11 +662,15 @@ static void finish_action(Parser *p)
 		perr(p, "[action %s] needs exactly one of exec = or builtin =", a->name);
 	if (a->n_match == 0)
 		perr(p, "[action %s] has no match = line", a->name);
-	if (p->seen_builtin && p->builtin_text)
+	if (p->seen_builtin && p->builtin_text) {
+		p->line = p->builtin_line;
 		finish_builtin(p, a);
+	}
 	if (p->seen_exec && a->exec.n > 0) {
+		p->line = p->exec_line;
 		if (a->exec.tok[0].text[0] != '/' || a->exec.tok[0].param >= 0)
-			perr(p, "[action %s] exec must start with an absolute program path", a->name);
+			perr(p, "[action %s] exec must start with an absolute program path",
+			     a->name);
 		(void)resolve_template(p, a, "exec", &a->exec);
 		if (a->exec.tok[0].param >= 0)
 			perr(p, "[action %s] the program of exec cannot be a parameter", a->name);
@@ -634,6 +678,7 @@ static void finish_action(Parser *p)
 	for (size_t i = 0; i < a->n_match; i++) {
 		WlTemplate *t = &a->match[i];
 
+		p->line = p->match_line[i];
 		(void)resolve_template(p, a, "match", t);
 		if (t->tok[0].param >= 0 || t->tok[0].text[0] == '/')
 			perr(p, "[action %s] match must start with a program name, not '%s'",
@@ -647,16 +692,22 @@ static void finish_action(Parser *p)
 	for (size_t i = 0; i < a->n_params; i++) {
 		bool used = template_uses(&a->exec, (int)i) || a->builtin_param == (int)i;
 
+		p->line = p->param_line[i];
+
 		if (!used)
 			perr(p, "[action %s] parameter '%s' is not used by exec or builtin",
 			     a->name, a->params[i].name);
 		for (size_t m = 0; m < a->n_match; m++)
-			if (!template_uses(&a->match[m], (int)i))
+			if (!template_uses(&a->match[m], (int)i)) {
+				p->line = p->match_line[m];
 				perr(p, "[action %s] match '%s...' does not capture {%s}", a->name,
 				     a->match[m].tok[0].text, a->params[i].name);
+			}
 	}
-	if (p->seen_verify && p->verify_text)
+	if (p->seen_verify && p->verify_text) {
+		p->line = p->verify_line;
 		finish_verify(p, a);
+	}
 	if (!p->seen_timeout)
 		a->timeout_usec = DEFAULT_TIMEOUT;
 	p->line = saved;
@@ -680,30 +731,29 @@ static int begin_section(Parser *p, const char *hdr)
 	reset_section(p);
 	p->action = NULL;
 	p->in_section = true;
-	if (strcmp(hdr, "healer") == 0)
+	p->skipping = true; /* until the header below proves valid */
+	if (strcmp(hdr, "healer") == 0) {
+		p->skipping = false;
 		return 0;
+	}
 	if (strncmp(hdr, "action", 6) != 0 || (hdr[6] != ' ' && hdr[6] != '\t')) {
 		perr(p, "unknown section [%s] (known: [healer], [action NAME])", hdr);
-		p->in_section = false;
 		return -EINVAL;
 	}
 	hdr += 6;
 	hdr += strspn(hdr, " \t");
 	if (!is_action_name(hdr)) {
 		perr(p, "action name '%s' must be letters, digits, '_' or '-'", hdr);
-		p->in_section = false;
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < wl->n_actions; i++)
 		if (strcmp(wl->actions[i].name, hdr) == 0) {
 			perr(p, "action '%s' defined twice (first on line %u)", hdr,
 			     wl->actions[i].line);
-			p->in_section = false;
 			return -EINVAL;
 		}
 	if (wl->n_actions >= WL_MAX_ACTIONS) {
 		perr(p, "more than %d actions", WL_MAX_ACTIONS);
-		p->in_section = false;
 		return -E2BIG;
 	}
 	na = realloc(wl->actions, (wl->n_actions + 1) * sizeof *na);
@@ -716,6 +766,7 @@ static int begin_section(Parser *p, const char *hdr)
 	if (!p->action->name)
 		return -ENOMEM;
 	wl->n_actions++;
+	p->skipping = false;
 	return 0;
 }
 
@@ -745,9 +796,11 @@ static int parse_line(Parser *p, char *line)
 		size_t n = strlen(s);
 
 		if (s[n - 1] != ']') {
+			finish_action(p);
+			reset_section(p);
 			perr(p, "section header must end with ']'");
 			p->action = NULL;
-			p->in_section = false;
+			p->skipping = true;
 			return -EINVAL;
 		}
 		s[n - 1] = '\0';
@@ -761,6 +814,8 @@ static int parse_line(Parser *p, char *line)
 	*eq = '\0';
 	key = strip(s);
 	value = strip(eq + 1);
+	if (p->skipping)
+		return 0; /* the section header was already reported */
 	if (!p->in_section) {
 		perr(p, "'%s' outside of a section", key);
 		return -EINVAL;
@@ -824,18 +879,21 @@ int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, cha
 	}
 	reset_section(&p);
 	if (p.oom || r == -ENOMEM) {
-		free(p.errors);
+		free_errors(&p);
 		return -ENOMEM;
 	}
 out:
 	if (p.n_errors > 0) {
-		if (ret_errors)
-			*ret_errors = p.errors;
-		else
-			free(p.errors);
+		if (ret_errors) {
+			*ret_errors = join_errors(&p);
+			if (!*ret_errors)
+				r = -ENOMEM;
+		}
+		free_errors(&p);
+		if (r == -ENOMEM)
+			return r;
 		return len > WL_MAX_FILE_BYTES ? -E2BIG : -EINVAL;
 	}
-	free(p.errors);
 	*ret = TAKE_PTR(wl);
 	return 0;
 }
@@ -896,11 +954,11 @@ size_t wl_action_n_params(const Whitelist *wl, size_t i)
 const char *wl_action_param_name(const Whitelist *wl, size_t i, size_t p)
 {
 	return i < wl->n_actions && p < wl->actions[i].n_params ? wl->actions[i].params[p].name
-								 : NULL;
+								: NULL;
 }
 
 const char *wl_action_param_pattern(const Whitelist *wl, size_t i, size_t p)
 {
 	return i < wl->n_actions && p < wl->actions[i].n_params ? wl->actions[i].params[p].pattern
-								 : NULL;
+								: NULL;
 }

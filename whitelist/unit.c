@@ -17,7 +17,7 @@
 
 static const char *const unit_types[] = {
 	"service", "socket", "target", "device", "mount", "automount",
-	"swap",    "timer",  "path",   "slice",  "scope",
+	"swap",	   "timer",  "path",   "slice",	 "scope",
 };
 
 static bool has_unit_suffix(const char *name)

@@ -99,8 +99,8 @@ static int check_pattern(const Whitelist *wl, const WlParam *p, const char *v, c
 
 	if (!md)
 		return -ENOMEM;
-	rc = pcre2_match(p->re, (PCRE2_SPTR)v, strlen(v), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED,
-			 md, wl->mctx);
+	rc = pcre2_match(p->re, (PCRE2_SPTR)v, strlen(v), 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
+			 wl->mctx);
 	pcre2_match_data_free(md);
 	if (rc >= 0)
 		return 0;

@@ -19,13 +19,13 @@
 typedef struct Whitelist Whitelist;
 
 #define WL_MAX_FILE_BYTES   (1024 * 1024)
-#define WL_MAX_LINE         4096
-#define WL_MAX_ACTIONS      256
-#define WL_MAX_PARAMS       8
-#define WL_MAX_MATCHES      8
-#define WL_MAX_ARGV         32
-#define WL_MAX_PROTECT      256
-#define WL_MAX_VALUE        512
+#define WL_MAX_LINE	    4096
+#define WL_MAX_ACTIONS	    256
+#define WL_MAX_PARAMS	    8
+#define WL_MAX_MATCHES	    8
+#define WL_MAX_ARGV	    32
+#define WL_MAX_PROTECT	    256
+#define WL_MAX_VALUE	    512
 #define WL_MAX_COMMANDS_CAP 20
 
 typedef enum WlBuiltin {
@@ -52,7 +52,7 @@ typedef struct WlCommand {
 	size_t n_args;
 	char **arg_names;  /* parameter names, in declaration order */
 	char **arg_values; /* normalised values (unit with suffix, canonical path) */
-	char **argv;       /* NULL-terminated; argv[0] is absolute. NULL for builtins */
+	char **argv;	   /* NULL-terminated; argv[0] is absolute. NULL for builtins */
 	WlBuiltin builtin;
 	char *builtin_path; /* canonical path for chmod-x, else NULL */
 	uint64_t timeout_usec;

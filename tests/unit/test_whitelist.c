@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <time.h>
+
+#include "harness.h"
+#include "fixture.h"
+#include "whitelist/whitelist.h"
+
+static Whitelist *wl;
+
+/* Vets one JSON-style proposal; returns r and fills reason/argv0..n. */
+static int vet1(const char *action, const char *name, const char *value, WlCommand **ret,
+		char *reason, size_t len)
+{
+	WlArg a = {name, value};
+	char *v = value ? fixture_subst(value, strlen(value), NULL) : NULL;
+	int r;
+
+	a.value = v;
+	r = wl_vet(wl, action, name ? &a : NULL, name ? 1 : 0, NULL, ret, reason, len);
+	free(v);
+	return r;
+}
+
+static void expect_unit(const char *value, const char *want)
+{
+	WlCommand *c = NULL;
+	char reason[512] = "";
+	int r = vet1("restart_service", "unit", value, &c, reason, sizeof reason);
+
+	if (want) {
+		CHECK_(r == 0, "unit '%s' refused: %s", value, reason);
+		if (c) {
+			CHECK_STR(c->argv[0], "/usr/bin/systemctl");
+			CHECK_STR(c->argv[5], want);
+			CHECK(c->argv[6] == NULL);
+			CHECK_STR(c->verify_unit, want);
+		}
+	} else {
+		CHECK_(r == -EPERM, "unit '%s' allowed (r=%d)", value, r);
+		CHECK_(reason[0] != '\0', "unit '%s': refusal without a reason", value);
+	}
+	wl_command_free(c);
+}
+
+TEST(test_example_loads)
+{
+	Whitelist *ex = NULL;
+	char *errors = NULL;
+	int r = wl_load("examples/whitelist.conf", &ex, &errors);
+
+	CHECK_(r == 0, "examples/whitelist.conf: %s", errors ? errors : "?");
+	if (ex) {
+		CHECK_INT(wl_n_actions(ex), ==, 7);
+		CHECK_INT(wl_max_commands(ex), ==, 5);
+		CHECK_STR(wl_action_name(ex, 0), "restart_service");
+		CHECK_STR(wl_action_description(ex, 3), "Make a script executable");
+	}
+	wl_free(ex);
+	free(errors);
+}
+
+/* Every file in whitelist-errors/ reports exactly its "# expect: LINE: TEXT" lines. */
+TEST(test_error_files)
+{
+	char dir[512];
+	struct dirent **list;
+	int n;
+
+	snprintf(dir, sizeof dir, "%s/whitelist-errors", test_data_dir());
+	n = scandir(dir, &list, NULL, alphasort);
+	CHECK(n > 2);
+	for (int i = 0; i < n; i++) {
+		char path[1024], *buf = NULL, *errors = NULL;
+		size_t len, n_expect = 0, n_lines = 0;
+		Whitelist *w = NULL;
+		const char *name = list[i]->d_name;
+
+		if (strlen(name) < 6 || strcmp(name + strlen(name) - 5, ".conf") != 0) {
+			free(list[i]);
+			continue;
+		}
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		CHECK_INT(util_read_file(path, 1 << 20, &buf, &len), ==, 0);
+		CHECK_INT(wl_parse(name, buf, len, &w, &errors), ==, -EINVAL);
+		CHECK(w == NULL);
+		for (const char *e = errors; e && *e; e = strchr(e, '\n') + 1)
+			n_lines++;
+		for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			char want[1024], *nl;
+			unsigned line;
+			int off = 0;
+
+			if (sscanf(l, "# expect: %u: %n", &line, &off) != 1 || off == 0)
+				continue;
+			nl = strchr(l + off, '\n');
+			(void)util_snprintf(want, sizeof want, "%s:%u: %.*s", name, line,
+					    (int)(nl ? nl - (l + off) : (long)strlen(l + off)),
+					    l + off);
+			CHECK_CONTAINS(errors, want);
+			n_expect++;
+		}
+		CHECK_(n_expect == n_lines, "%s: %zu errors reported, %zu expected:\n%s", name,
+		       n_lines, n_expect, errors ? errors : "");
+		free(errors);
+		free(buf);
+		free(list[i]);
+	}
+	free(list);
+}
+
+TEST(test_caps)
+{
+	size_t big = WL_MAX_FILE_BYTES + 1;
+	char *buf = malloc(big), *errors = NULL, line[WL_MAX_LINE + 64];
+	Whitelist *w = NULL;
+
+	memset(buf, '#', big);
+	CHECK_INT(wl_parse("big", buf, big, &w, &errors), ==, -E2BIG);
+	CHECK_CONTAINS(errors, "over the");
+	free(errors);
+	free(buf);
+
+	CHECK_INT(wl_parse("nul", "[healer]\n\0x", 11, &w, &errors), ==, -EINVAL);
+	CHECK_CONTAINS(errors, "NUL");
+	free(errors);
+
+	memset(line, 'a', sizeof line);
+	memcpy(line, "[healer]\n#", 10);
+	line[sizeof line - 1] = '\n';
+	CHECK_INT(wl_parse("long", line, sizeof line, &w, &errors), ==, -EINVAL);
+	CHECK_CONTAINS(errors, "long:2: line longer than");
+	free(errors);
+
+	CHECK_INT(wl_load("/nonexistent/healer.conf", &w, &errors), ==, -ENOENT);
+	CHECK_CONTAINS(errors, "/nonexistent/healer.conf: No such file");
+	free(errors);
+}
+
+TEST(test_units)
+{
+	expect_unit("nginx", "nginx.service");
+	expect_unit("nginx.service", "nginx.service");
+	expect_unit("web.service", "web.service");
+	expect_unit("postgresql@main.service", "postgresql@main.service");
+	expect_unit("SSH.service", "SSH.service");
+	expect_unit("ssh", NULL);
+	expect_unit("ssh.service", NULL);
+	expect_unit("sshd", NULL);
+	expect_unit("sshd.service", NULL);
+	expect_unit("dbus-org.freedesktop.login1.service", NULL);
+	expect_unit("dbus-org.freedesktop.login1", NULL);
+	expect_unit("systemd-journald", NULL);
+	expect_unit("dbus-broker.service", NULL);
+	expect_unit("nginx.socket", NULL);
+	expect_unit("-nginx", NULL);
+	expect_unit("--help", NULL);
+	expect_unit("nginx;reboot", NULL);
+	expect_unit("nginx\n", NULL);
+	expect_unit("ngi nx", NULL);
+	expect_unit("nginx\x7f", NULL);
+	expect_unit("ngin\xd1\x85", NULL);
+	expect_unit("", NULL);
+	expect_unit("../ssh.service", NULL);
+	expect_unit("*.service", NULL);
+	{
+		char long_name[600];
+
+		memset(long_name, 'a', sizeof long_name);
+		memcpy(long_name + 513 - 8, ".service", 9);
+		expect_unit(long_name, NULL);
+	}
+}
+
+TEST(test_template_protect)
+{
+	static const char conf[] = "[healer]\nprotect = getty@.service\nunit_dirs = /nonexistent\n"
+				   "[action r]\nmatch = systemctl restart {unit}\n"
+				   "exec = /usr/bin/systemctl restart -- {unit}\n"
+				   "param unit = unit [a-z@0-9]+\\.service\n";
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	WlArg a = {"unit", "getty@tty1"};
+	char reason[256] = "", *errors = NULL;
+
+	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, 0);
+	CHECK_INT(wl_vet(w, "r", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "protected");
+	a.value = "agetty";
+	CHECK_INT(wl_vet(w, "r", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	wl_command_free(c);
+	wl_free(w);
+	free(errors);
+}
+
+static void expect_path(const char *value, const char *want)
+{
+	WlCommand *c = NULL;
+	char reason[512] = "";
+	int r = vet1("fix_permissions", "path", value, &c, reason, sizeof reason);
+
+	if (want) {
+		char *w = fixture_subst(want, strlen(want), NULL);
+
+		CHECK_(r == 0, "path '%s' refused: %s", value, reason);
+		if (c) {
+			CHECK(c->argv == NULL);
+			CHECK_INT(c->builtin, ==, WL_BUILTIN_CHMOD_X);
+			CHECK_STR(c->builtin_path, w);
+		}
+		free(w);
+	} else {
+		CHECK_(r == -EPERM, "path '%s' allowed (r=%d)", value, r);
+	}
+	wl_command_free(c);
+}
+
+TEST(test_paths)
+{
+	expect_path("@ROOT@/opt/app/run.sh", "@ROOT@/opt/app/run.sh");
+	expect_path("@ROOT@/opt/app/inner-link.sh", "@ROOT@/opt/app/run.sh");
+	expect_path("@ROOT@/opt/app/../app/./run.sh", "@ROOT@/opt/app/run.sh");
+	expect_path("@ROOT@//opt//app/run.sh", "@ROOT@/opt/app/run.sh");
+	expect_path("@ROOT@/home/user/script.sh", "@ROOT@/home/user/script.sh");
+	expect_path("@ROOT@/var/log/app.log", "@ROOT@/var/log/app.log");
+	expect_path("@ROOT@/usr/local/bin/tool", "@ROOT@/usr/local/bin/tool");
+	expect_path("@ROOT@/opt/app/escape.sh", NULL);
+	expect_path("@ROOT@/opt/linkdir/shadow-copy", NULL);
+	expect_path("@ROOT@/opt/../etc/shadow-copy", NULL);
+	expect_path("@ROOT@/opt/app/hard-a.sh", NULL);
+	expect_path("@ROOT@/opt/app/hard-b.sh", NULL);
+	expect_path("@ROOT@/opt/app/suid.sh", NULL);
+	expect_path("@ROOT@/opt/app/sgid.sh", NULL);
+	expect_path("@ROOT@/opt/app/world.sh", NULL);
+	expect_path("@ROOT@/opt/app/subdir", NULL);
+	expect_path("@ROOT@/opt/app/fifo", NULL);
+	expect_path("@ROOT@/opt/app/missing.sh", NULL);
+	expect_path("@ROOT@/etc/shadow-copy", NULL);
+	expect_path("@ROOT@/optevil/x.sh", NULL);
+	expect_path("opt/app/run.sh", NULL);
+	expect_path("@ROOT@/opt/app/run.sh/", NULL);
+	expect_path("@ROOT@/opt/app/%2e%2e/run.sh", NULL);
+	expect_path("/etc/passwd", NULL);
+}
+
+TEST(test_vet_shape)
+{
+	WlCommand *c = NULL;
+	char reason[256];
+	WlArg two[2] = {{"unit", "nginx"}, {"unit", "nginx"}};
+	WlArg extra[2] = {{"unit", "nginx"}, {"force", "yes"}};
+
+	CHECK_INT(wl_vet(wl, "reboot", NULL, 0, NULL, &c, reason, sizeof reason), ==, -ENOENT);
+	CHECK_CONTAINS(reason, "unknown action");
+	CHECK_INT(wl_vet(wl, "restart_service", NULL, 0, NULL, &c, reason, sizeof reason), ==,
+		  -EPERM);
+	CHECK_CONTAINS(reason, "needs parameter 'unit'");
+	CHECK_INT(wl_vet(wl, "restart_service", two, 2, NULL, &c, reason, sizeof reason), ==,
+		  -EPERM);
+	CHECK_CONTAINS(reason, "given twice");
+	CHECK_INT(wl_vet(wl, "restart_service", extra, 2, NULL, &c, reason, sizeof reason), ==,
+		  -EPERM);
+	CHECK_CONTAINS(reason, "no parameter 'force'");
+	CHECK_INT(wl_vet(wl, "clear_cache", extra, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+
+	CHECK_INT(wl_vet(wl, "clear_cache", NULL, 0, NULL, &c, reason, sizeof reason), ==, 0);
+	if (c) {
+		CHECK_INT(c->builtin, ==, WL_BUILTIN_DROP_CACHES);
+		CHECK(c->argv == NULL);
+		CHECK_INT(c->cooldown_usec, ==, 3600 * USEC_PER_SEC);
+	}
+	c = wl_command_free(c);
+	CHECK_INT(wl_vet(wl, "rotate_logs", NULL, 0, NULL, &c, reason, sizeof reason), ==, 0);
+	if (c) {
+		CHECK_STR(c->argv[0], "/usr/sbin/logrotate");
+		CHECK_INT(c->timeout_usec, ==, 60 * USEC_PER_SEC);
+		CHECK(c->verify_unit == NULL);
+	}
+	wl_command_free(c);
+}
+
+TEST(test_evidence_unit)
+{
+	WlCommand *c = NULL;
+	WlArg a = {"unit", "nginx"};
+	WlVetOptions o = {.evidence_unit = "nginx.service"};
+	char reason[256];
+
+	CHECK_INT(wl_vet(wl, "restart_service", &a, 1, &o, &c, reason, sizeof reason), ==, 0);
+	c = wl_command_free(c);
+	o.evidence_unit = "nginx";
+	CHECK_INT(wl_vet(wl, "restart_service", &a, 1, &o, &c, reason, sizeof reason), ==, 0);
+	c = wl_command_free(c);
+	o.evidence_unit = "php-fpm.service";
+	CHECK_INT(wl_vet(wl, "restart_service", &a, 1, &o, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "not the unit the evidence came from");
+}
+
+static int vet_line(Whitelist *w, const char *line, WlCommand **c, char *reason, size_t len)
+{
+	char buf[512], *tok[40];
+	size_t n = 0;
+
+	snprintf(buf, sizeof buf, "%s", line);
+	for (char *s = buf, *save = NULL; (s = strtok_r(s, " ", &save)) && n < 40; s = NULL)
+		tok[n++] = s;
+	return wl_vet_tokens(w, tok, n, NULL, c, reason, len);
+}
+
+TEST(test_tokens)
+{
+	WlCommand *c = NULL;
+	char reason[256];
+
+	CHECK_INT(vet_line(wl, "systemctl restart nginx", &c, reason, sizeof reason), ==, 0);
+	if (c)
+		CHECK_STR(c->action, "restart_service");
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(wl, "/usr/bin/systemctl restart nginx", &c, reason, sizeof reason), ==,
+		  0);
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(wl, "/tmp/systemctl restart nginx", &c, reason, sizeof reason), ==,
+		  -ENOENT);
+	CHECK_INT(vet_line(wl, "/usr/local/bin/systemctl restart nginx", &c, reason, sizeof reason),
+		  ==, -ENOENT);
+	CHECK_INT(vet_line(wl, "systemctl restart nginx now", &c, reason, sizeof reason), ==,
+		  -ENOENT);
+	CHECK_INT(vet_line(wl, "systemctl Restart nginx", &c, reason, sizeof reason), ==, -ENOENT);
+	CHECK_INT(vet_line(wl, "sysctl -w vm.drop_caches=3", &c, reason, sizeof reason), ==, 0);
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(wl, "/usr/sbin/sysctl -w vm.drop_caches=3", &c, reason, sizeof reason),
+		  ==, 0);
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(wl, "sysctl -w vm.drop_caches=1", &c, reason, sizeof reason), ==,
+		  -ENOENT);
+	CHECK_INT(vet_line(wl, "chmod +x @ROOT@/opt/app/run.sh", &c, reason, sizeof reason), ==,
+		  -EPERM); /* @ROOT@ is not substituted here: the path does not exist */
+	CHECK_INT(vet_line(wl, "systemctl restart ssh", &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "protected");
+}
+
+/* The first template that fits decides, even when a later one would allow it. */
+TEST(test_first_match_wins)
+{
+	static const char conf[] =
+		"[action strict]\nmatch = svc restart {name}\nexec = /bin/echo strict {name}\n"
+		"param name = text [a-z]+\n"
+		"[action loose]\nmatch = svc restart {name}\nexec = /bin/echo loose {name}\n"
+		"param name = text [a-z0-9]+\n"
+		"[action size]\nmatch = vacuum --size={size}M\nexec = /bin/echo --size={size}M\n"
+		"param size = text [0-9]{1,4}\n";
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	char reason[256], *errors = NULL;
+
+	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, 0);
+	if (!w)
+		return;
+	CHECK_INT(vet_line(w, "svc restart abc", &c, reason, sizeof reason), ==, 0);
+	if (c)
+		CHECK_STR(c->argv[1], "strict");
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(w, "svc restart abc1", &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(vet_line(w, "vacuum --size=100M", &c, reason, sizeof reason), ==, 0);
+	if (c)
+		CHECK_STR(c->argv[1], "--size=100M");
+	c = wl_command_free(c);
+	CHECK_INT(vet_line(w, "vacuum --size=M", &c, reason, sizeof reason), ==, -ENOENT);
+	CHECK_INT(vet_line(w, "vacuum --size=99999M", &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(vet_line(w, "vacuum --size=1", &c, reason, sizeof reason), ==, -ENOENT);
+	wl_free(w);
+	free(errors);
+}
+
+/* Anchoring both ends, and a backtracking bomb stopped by the match limit. */
+TEST(test_patterns)
+{
+	static const char conf[] = "[action a]\nmatch = a {v}\nexec = /bin/echo {v}\n"
+				   "param v = text [a-z]+|[0-9]+\n"
+				   "[action b]\nmatch = b {v}\nexec = /bin/echo {v}\n"
+				   "param v = text (x|xx)+\n";
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	WlArg a = {"v", "abc"};
+	char reason[256], *errors = NULL, bomb[200];
+	uint64_t t0;
+
+	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, 0);
+	if (!w)
+		return;
+	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	c = wl_command_free(c);
+	a.value = "123";
+	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	c = wl_command_free(c);
+	/* An alternation must not loosen the anchors: "abc123" is neither. */
+	a.value = "abc123";
+	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	a.value = "1abc";
+	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+
+	memset(bomb, 'x', sizeof bomb);
+	bomb[sizeof bomb - 2] = 'y';
+	bomb[sizeof bomb - 1] = '\0';
+	a.value = bomb;
+	t0 = util_now_usec();
+	CHECK_INT(wl_vet(w, "b", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "pattern matching failed");
+	CHECK_(util_now_usec() - t0 < 10 * USEC_PER_SEC, "match limit did not stop the bomb");
+	wl_free(w);
+	free(errors);
+}
+
+TEST(test_command_words)
+{
+	char **words = NULL;
+	size_t n = 0;
+	const char *want[] = {"systemctl", "chmod", "logrotate", "journalctl", "sysctl"};
+
+	CHECK_INT(wl_command_words(wl, &words, &n), ==, 0);
+	CHECK_INT(n, ==, 5);
+	for (size_t i = 0; i < n && i < 5; i++)
+		CHECK_STR(words[i], want[i]);
+	for (size_t i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+}
+
+int main(void)
+{
+	fixture_make();
+	wl = fixture_whitelist();
+	RUN(test_example_loads);
+	RUN(test_error_files);
+	RUN(test_caps);
+	RUN(test_units);
+	RUN(test_template_protect);
+	RUN(test_paths);
+	RUN(test_vet_shape);
+	RUN(test_evidence_unit);
+	RUN(test_tokens);
+	RUN(test_first_match_wins);
+	RUN(test_patterns);
+	RUN(test_command_words);
+	wl_free(wl);
+	fixture_remove();
+	return harness_finish();
+}
