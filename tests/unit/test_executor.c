@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Executor tests with real processes: the helper programs in tests/progs/ex_*
+ * (found next to this binary, build/san/progs, or in $HEALER_PROGS_DIR) and a
+ * few from /bin. Everything written lives in one mkdtemp folder under /tmp,
+ * removed at the end.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "healer/builtins.h"
+#include "healer/executor.h"
+#include "tests/unit/harness.h"
+
+#define MSEC USEC_PER_MSEC
+
+static char tmpdir[PATH_MAX];
+static char p_sleep[PATH_MAX], p_stubborn[PATH_MAX], p_bg[PATH_MAX], p_flood[PATH_MAX],
+	p_env[PATH_MAX];
+
+static void info(const char *what, uint64_t usec)
+{
+	printf("INFO %-28s %6.1f ms\n", what, (double)usec / 1000.0);
+}
+
+/* The test process must have no children left after every run. */
+static void check_no_children(void)
+{
+	errno = 0;
+	CHECK_(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "a child is left (errno %d)",
+	       errno);
+}
+
+/* Reads state and process group from /proc/pid/stat; false when the pid is gone. */
+static bool proc_stat(pid_t pid, char *state, pid_t *pgrp)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int pg = 0;
+
+	util_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %d", state, &pg) != 2)
+		return false;
+	*pgrp = pg;
+	return true;
+}
+
+/* Alive = exists and is not a zombie (PID 1 here may not reap orphans at once). */
+static bool pid_alive(pid_t pid)
+{
+	char state;
+	pid_t pg;
+
+	return proc_stat(pid, &state, &pg) && state != 'Z' && state != 'X';
+}
+
+static bool group_alive(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	bool alive = false;
+
+	if (!d)
+		return true;
+	for (struct dirent *de; !alive && (de = readdir(d));) {
+		char *end, state;
+		long pid = strtol(de->d_name, &end, 10);
+		pid_t pg;
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		if (proc_stat((pid_t)pid, &state, &pg) && pg == pgid && state != 'Z' &&
+		    state != 'X')
+			alive = true;
+	}
+	closedir(d);
+	return alive;
+}
+
+/* SIGKILL is asynchronous: give a dying process up to ms to finish dying. */
+static bool wait_gone(pid_t pid, bool group, unsigned ms)
+{
+	for (unsigned i = 0; i <= ms / 10; i++) {
+		if (!(group ? group_alive(pid) : pid_alive(pid)))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static pid_t pid_after(const char *s, const char *label)
+{
+	const char *p = s ? strstr(s, label) : NULL;
+
+	return p ? (pid_t)strtol(p + strlen(label), NULL, 10) : 0;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void done_flag(ExChild *c, const ExResult *r, void *userdata)
+{
+	(void)c;
+	(void)r;
+	*(bool *)userdata = true;
+}
+
+TEST(test_true_false)
+{
+	ExResult r = {0};
+
+	CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, NULL, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_INT(r.term_signal, ==, 0);
+	CHECK(!r.timed_out);
+	CHECK(!r.output_truncated);
+	CHECK_INT(r.output_len, ==, 0);
+	CHECK_STR(r.output, "");
+	ex_result_done(&r);
+	CHECK(r.output == NULL);
+	check_no_children();
+
+	CHECK_INT(ex_run((char *[]){"/bin/false", NULL}, NULL, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 1);
+	CHECK_INT(r.term_signal, ==, 0);
+	CHECK(!r.timed_out);
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_echo_output)
+{
+	ExResult r = {0};
+
+	CHECK_INT(ex_run((char *[]){"/bin/echo", "hello", "world", NULL}, NULL, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_STR(r.output, "hello world\n");
+	CHECK_INT(r.output_len, ==, 12);
+	ex_result_done(&r);
+	check_no_children();
+
+	/* No shell anywhere: metacharacters arrive as plain bytes. */
+	CHECK_INT(ex_run((char *[]){"/bin/echo", "a b", "$HOME", "`id`;|&>x", NULL}, NULL, &r), ==,
+		  0);
+	CHECK_STR(r.output, "a b $HOME `id`;|&>x\n");
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_exec_failure)
+{
+	char noexec[PATH_MAX];
+	ExResult r = {.exit_status = 77};
+	sd_event *e = NULL;
+	ExChild *c = NULL;
+	bool called = false;
+	int fd;
+
+	util_snprintf(noexec, sizeof(noexec), "%s/not-executable", tmpdir);
+	fd = open(noexec, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, "#!/bin/sh\n", 10), ==, 10);
+	close(fd);
+
+	CHECK_INT(ex_run((char *[]){"/nonexistent/healer-test", NULL}, NULL, &r), ==, -ENOENT);
+	check_no_children();
+	CHECK_INT(ex_run((char *[]){noexec, NULL}, NULL, &r), ==, -EACCES);
+	check_no_children();
+	CHECK_INT(ex_run((char *[]){tmpdir, NULL}, NULL, &r), ==, -EACCES);
+	check_no_children();
+	CHECK_INT(ex_run((char *[]){"bin/true", NULL}, NULL, &r), ==, -EINVAL);
+	CHECK_INT(ex_run((char *[]){"true", NULL}, NULL, &r), ==, -EINVAL);
+	CHECK_INT(ex_run((char *[]){"", NULL}, NULL, &r), ==, -EINVAL);
+	CHECK_INT(ex_run((char *[]){NULL}, NULL, &r), ==, -EINVAL);
+	CHECK_INT(ex_run(NULL, NULL, &r), ==, -EINVAL);
+	check_no_children();
+	/* Out-parameters stay untouched on failure. */
+	CHECK_INT(r.exit_status, ==, 77);
+
+	static const char *const bad_env[][2] = {
+		{"NOEQUALS", NULL}, {"=value", NULL}, {"PATH=/tmp", NULL}, {"HOME=/root", NULL}};
+	for (size_t i = 0; i < ELEMENTSOF(bad_env); i++) {
+		ExOptions o = {.extra_env = bad_env[i]};
+
+		CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &o, &r), ==, -EINVAL);
+	}
+	const char *many[EX_EXTRA_ENV_MAX + 2];
+	for (size_t i = 0; i < EX_EXTRA_ENV_MAX + 1; i++)
+		many[i] = "X=1";
+	many[EX_EXTRA_ENV_MAX + 1] = NULL;
+	CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &(ExOptions){.extra_env = many}, &r), ==,
+		  -E2BIG);
+	check_no_children();
+
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){"/nonexistent", NULL}, NULL, NULL, NULL, &c), ==, -EINVAL);
+	CHECK_INT(ex_spawn(e, (char *[]){"/nonexistent/x", NULL}, NULL, done_flag, &called, &c), ==,
+		  -ENOENT);
+	CHECK(c == NULL);
+	CHECK(!called);
+	sd_event_unref(e);
+	check_no_children();
+}
+
+TEST(test_timeout_stubborn)
+{
+	ExOptions o = {.timeout_usec = 300 * MSEC, .grace_usec = 200 * MSEC};
+	ExResult r = {0};
+	pid_t leader, grandchild;
+
+	CHECK_INT(ex_run((char *[]){p_stubborn, NULL}, &o, &r), ==, 0);
+	info("stubborn (300+200 ms)", r.duration_usec);
+	CHECK(r.timed_out);
+	CHECK_INT(r.exit_status, ==, -1);
+	CHECK_INT(r.term_signal, ==, SIGKILL);
+	CHECK_INT(r.duration_usec, >=, 500 * MSEC);
+	CHECK_INT(r.duration_usec, <, 1500 * MSEC);
+	leader = pid_after(r.output, "leader ");
+	grandchild = pid_after(r.output, "grandchild ");
+	CHECK_INT(leader, >, 0);
+	CHECK_INT(grandchild, >, 0);
+	CHECK(leader > 0 && !pid_alive(leader));
+	CHECK(grandchild > 0 && wait_gone(grandchild, false, 2000));
+	CHECK(leader > 0 && wait_gone(leader, true, 2000));
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_timeout_sleeper)
+{
+	ExOptions o = {.timeout_usec = 300 * MSEC, .grace_usec = 2000 * MSEC};
+	ExResult r = {0};
+
+	CHECK_INT(ex_run((char *[]){p_sleep, NULL}, &o, &r), ==, 0);
+	info("sleeper (300 ms, SIGTERM)", r.duration_usec);
+	CHECK(r.timed_out);
+	CHECK_INT(r.exit_status, ==, -1);
+	CHECK_INT(r.term_signal, ==, SIGTERM);
+	CHECK_INT(r.duration_usec, >=, 300 * MSEC);
+	CHECK_INT(r.duration_usec, <, 1000 * MSEC);
+	CHECK_STR(r.output, "sleeping\n");
+	ex_result_done(&r);
+	check_no_children();
+
+	/* A sleeper that finishes in time is left alone. */
+	o = (ExOptions){.timeout_usec = 2000 * MSEC};
+	CHECK_INT(ex_run((char *[]){p_sleep, "50", NULL}, &o, &r), ==, 0);
+	info("sleeper (50 ms, in time)", r.duration_usec);
+	CHECK(!r.timed_out);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_INT(r.duration_usec, >=, 50 * MSEC);
+	CHECK_STR(r.output, "sleeping\nwoke\n");
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_no_strays)
+{
+	ExResult r = {0};
+	pid_t gc;
+
+	CHECK_INT(ex_run((char *[]){p_bg, NULL}, NULL, &r), ==, 0);
+	info("leader leaves a background", r.duration_usec);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK(!r.timed_out);
+	gc = pid_after(r.output, "grandchild ");
+	CHECK_INT(gc, >, 0);
+	CHECK(gc > 0 && wait_gone(gc, false, 2000));
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_escaped_grandchild)
+{
+	uint64_t t0 = util_now_usec(), wall;
+	ExResult r = {0};
+	pid_t gc;
+
+	/* Left the group with setsid() and holds the pipe: we must not hang on it. */
+	CHECK_INT(ex_run((char *[]){p_bg, "escape", NULL}, NULL, &r), ==, 0);
+	wall = util_now_usec() - t0;
+	info("escaped grandchild (wall)", wall);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_INT(wall, <, 2000 * MSEC);
+	gc = pid_after(r.output, "grandchild ");
+	CHECK_INT(gc, >, 0);
+	/* Out of the executor's reach by design; the test cleans up after itself. */
+	if (gc > 0 && pid_alive(gc))
+		kill(gc, SIGKILL);
+	CHECK(gc > 0 && wait_gone(gc, false, 2000));
+	ex_result_done(&r);
+	check_no_children();
+}
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+TEST(test_output_cap)
+{
+	ExOptions o = {.timeout_usec = 10 * USEC_PER_SEC};
+	ExResult r = {0};
+	long rss0 = maxrss_kib();
+	bool all_x = true;
+
+	CHECK_INT(ex_run((char *[]){p_flood, "50000000", NULL}, &o, &r), ==, 0);
+	info("flood 50 MB, cap 64 KiB", r.duration_usec);
+	CHECK(!r.timed_out);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_INT(r.term_signal, ==, 0);
+	CHECK(r.output_truncated);
+	CHECK_INT(r.output_len, ==, EX_OUTPUT_MAX_DEFAULT);
+	CHECK_INT(strlen(r.output), ==, EX_OUTPUT_MAX_DEFAULT);
+	for (size_t i = 0; i < r.output_len; i++)
+		all_x = all_x && r.output[i] == 'x';
+	CHECK(all_x);
+	CHECK_INT(maxrss_kib() - rss0, <, 16 * 1024);
+	ex_result_done(&r);
+	check_no_children();
+
+	/* Exactly at the cap is not truncated; one byte more is. */
+	o.output_max = 1000;
+	CHECK_INT(ex_run((char *[]){p_flood, "1000", NULL}, &o, &r), ==, 0);
+	CHECK_INT(r.output_len, ==, 1000);
+	CHECK(!r.output_truncated);
+	ex_result_done(&r);
+	CHECK_INT(ex_run((char *[]){p_flood, "1001", NULL}, &o, &r), ==, 0);
+	CHECK_INT(r.output_len, ==, 1000);
+	CHECK(r.output_truncated);
+	ex_result_done(&r);
+	o.output_max = 1;
+	CHECK_INT(ex_run((char *[]){p_flood, "5", NULL}, &o, &r), ==, 0);
+	CHECK_STR(r.output, "x");
+	CHECK(r.output_truncated);
+	ex_result_done(&r);
+	check_no_children();
+}
+
+static const char fixed_env_lines[] = "ENV:PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+				      "ENV:LC_ALL=C\n"
+				      "ENV:HOME=/\n"
+				      "ENV:SYSTEMD_PAGER=cat\n"
+				      "ENV:SYSTEMD_COLORS=0\n";
+
+TEST(test_environment)
+{
+	const char *extra[] = {"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/x/bus", "EMPTY=", NULL};
+	ExOptions o = {.extra_env = extra};
+	ExResult r = {0};
+
+	setenv("HEALER_TEST_LEAK", "1", 1);
+	CHECK_INT(ex_run((char *[]){p_env, NULL}, NULL, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK(r.output && strncmp(r.output, fixed_env_lines, strlen(fixed_env_lines)) == 0);
+	CHECK_INT(count(r.output, "ENV:"), ==, 5);
+	ex_result_done(&r);
+
+	CHECK_INT(ex_run((char *[]){p_env, NULL}, &o, &r), ==, 0);
+	CHECK(r.output && strncmp(r.output, fixed_env_lines, strlen(fixed_env_lines)) == 0);
+	CHECK_CONTAINS(r.output,
+		       "\nENV:DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/x/bus\nENV:EMPTY=\n");
+	CHECK_INT(count(r.output, "ENV:"), ==, 7);
+	ex_result_done(&r);
+	unsetenv("HEALER_TEST_LEAK");
+	check_no_children();
+}
+
+static void dummy_handler(int sig)
+{
+	(void)sig;
+}
+
+TEST(test_fds_and_signals)
+{
+	static const int blocked[] = {SIGTERM, SIGUSR1, SIGCHLD, SIGHUP, SIGINT, SIGALRM};
+	struct sigaction ign = {.sa_handler = SIG_IGN}, hnd = {.sa_handler = dummy_handler};
+	struct sigaction old_term, old_int, old_pipe, old_usr2;
+	sigset_t mask, old_mask;
+	ExResult r = {0};
+	int leak, leak_high, saved_stdin, in[2];
+
+	/* A daemon's state the child must not inherit. */
+	leak = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+	leak_high = dup2(leak, 100);
+	CHECK(leak >= 0 && leak_high == 100);
+	/* Our stdin has data waiting: the child must see /dev/null instead. */
+	saved_stdin = dup(STDIN_FILENO);
+	CHECK_INT(pipe(in), ==, 0);
+	CHECK_INT(write(in[1], "data", 4), ==, 4);
+	CHECK_INT(dup2(in[0], STDIN_FILENO), ==, STDIN_FILENO);
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(blocked); i++)
+		sigaddset(&mask, blocked[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old_mask);
+	sigaction(SIGTERM, &ign, &old_term);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	sigaction(SIGUSR2, &hnd, &old_usr2);
+
+	CHECK_INT(ex_run((char *[]){p_env, NULL}, NULL, &r), ==, 0);
+
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigaction(SIGUSR2, &old_usr2, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	close(leak);
+	close(leak_high);
+	dup2(saved_stdin, STDIN_FILENO);
+	close(saved_stdin);
+	close(in[0]);
+	close(in[1]);
+
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_CONTAINS(r.output, "\nFD:0\nFD:1\nFD:2\n");
+	CHECK_INT(count(r.output, "FD:"), ==, 3);
+	CHECK_CONTAINS(r.output, "\nSIGMASK:empty\n");
+	CHECK_INT(count(r.output, "SIG:"), ==, 12);
+	CHECK_INT(count(r.output, "=DFL\n"), ==, 12);
+	CHECK_CONTAINS(r.output, "\nSIG:TERM=DFL\n");
+	CHECK_CONTAINS(r.output, "\nSTDIN:devnull\nSTDIN-READ:eof\n");
+	CHECK_CONTAINS(r.output, "\nSESSION:leader\n");
+	CHECK_CONTAINS(r.output, "\nSTDERR:ok\n");
+	if (harness_failed)
+		fprintf(stderr, "--- ex_env said:\n%s---\n", r.output ? r.output : "");
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_free_running)
+{
+	sd_event *e = NULL;
+	ExChild *c = NULL;
+	bool called = false;
+	pid_t pid;
+	int r = 0;
+
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	/* Freed before the loop ever ran. */
+	CHECK_INT(ex_spawn(e, (char *[]){p_sleep, NULL}, NULL, done_flag, &called, &c), ==, 0);
+	pid = c ? ex_child_pid(c) : 0;
+	CHECK_INT(pid, >, 0);
+	CHECK(ex_child_free(c) == NULL);
+	CHECK(!pid_alive(pid));
+	check_no_children();
+
+	/* Freed while running under the loop, with a grandchild in its group. */
+	c = NULL;
+	CHECK_INT(ex_spawn(e, (char *[]){p_stubborn, NULL}, NULL, done_flag, &called, &c), ==, 0);
+	pid = c ? ex_child_pid(c) : 0;
+	for (int i = 0; i < 5 && r >= 0; i++)
+		r = sd_event_run(e, 20 * MSEC);
+	CHECK_INT(r, >=, 0);
+	CHECK(pid > 0 && group_alive(pid));
+	CHECK(ex_child_free(c) == NULL);
+	CHECK(!pid_alive(pid));
+	CHECK(wait_gone(pid, true, 2000));
+	CHECK(!called);
+	check_no_children();
+	CHECK(ex_child_free(NULL) == NULL);
+	sd_event_unref(e);
+}
+
+typedef struct Slot {
+	bool done;
+	ExResult r;
+} Slot;
+
+static void slot_done(ExChild *c, const ExResult *r, void *userdata)
+{
+	Slot *s = userdata;
+
+	s->done = true;
+	s->r = *r;
+	s->r.output = strdup(r->output);
+	/* Freeing from inside the callback is allowed. */
+	ex_child_free(c);
+}
+
+TEST(test_concurrent)
+{
+	ExOptions slow = {.timeout_usec = 5 * USEC_PER_SEC};
+	ExOptions quick = {.timeout_usec = 300 * MSEC, .grace_usec = 200 * MSEC};
+	Slot a = {0}, b = {0}, d = {0};
+	uint64_t t0 = util_now_usec();
+	sd_event *e = NULL;
+	ExChild *c;
+	int r = 0;
+
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){p_sleep, "100", NULL}, &slow, slot_done, &a, &c), ==, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){p_sleep, NULL}, &quick, slot_done, &b, &c), ==, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){"/bin/echo", "d", NULL}, NULL, slot_done, &d, &c), ==, 0);
+	while (!(a.done && b.done && d.done) && util_now_usec() - t0 < 5 * USEC_PER_SEC && r >= 0)
+		r = sd_event_run(e, 100 * MSEC);
+	CHECK_INT(r, >=, 0);
+	info("three on one loop (wall)", util_now_usec() - t0);
+	CHECK(a.done && b.done && d.done);
+	CHECK_INT(a.r.exit_status, ==, 0);
+	CHECK(!a.r.timed_out);
+	CHECK_STR(a.r.output, "sleeping\nwoke\n");
+	CHECK(b.r.timed_out);
+	CHECK_INT(b.r.term_signal, ==, SIGTERM);
+	CHECK_STR(b.r.output, "sleeping\n");
+	CHECK_INT(d.r.exit_status, ==, 0);
+	CHECK_STR(d.r.output, "d\n");
+	ex_result_done(&a.r);
+	ex_result_done(&b.r);
+	ex_result_done(&d.r);
+	sd_event_unref(e);
+	check_no_children();
+}
+
+static void make_file(const char *name, mode_t mode, char *path, size_t len)
+{
+	int fd;
+
+	util_snprintf(path, len, "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECK_(fd >= 0, "create %s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		CHECK_INT(fchmod(fd, mode), ==, 0);
+		close(fd);
+	}
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0;
+}
+
+static void chmod_ok(const char *name, mode_t before, mode_t after, const char *why)
+{
+	char path[PATH_MAX], reason[256];
+
+	make_file(name, before, path, sizeof(path));
+	CHECK_INT(ex_builtin_chmod_x(path, reason, sizeof(reason)), ==, 0);
+	CHECK_INT(mode_of(path), ==, after);
+	CHECK_CONTAINS(reason, why);
+}
+
+static void chmod_refused(const char *path, int err, const char *why)
+{
+	char reason[256];
+
+	CHECK_INT(ex_builtin_chmod_x(path, reason, sizeof(reason)), ==, err);
+	CHECK_CONTAINS(reason, why);
+}
+
+TEST(test_builtin_chmod_x)
+{
+	char path[PATH_MAX], target[PATH_MAX], dir[PATH_MAX], lnk[PATH_MAX];
+	uint64_t t0;
+
+	chmod_ok("a", 0644, 0755, "0644 -> 0755");
+	chmod_ok("b", 0600, 0700, "0600 -> 0700");
+	chmod_ok("c", 0640, 0750, "0640 -> 0750");
+	chmod_ok("d", 0755, 0755, "nothing to do");
+	chmod_ok("e", 0000, 0000, "nothing to do");
+
+	make_file("target", 0644, target, sizeof(target));
+	util_snprintf(lnk, sizeof(lnk), "%s/symlink", tmpdir);
+	CHECK_INT(symlink(target, lnk), ==, 0);
+	chmod_refused(lnk, -EPERM, "symlink");
+	CHECK_INT(mode_of(target), ==, 0644);
+
+	util_snprintf(dir, sizeof(dir), "%s/realdir", tmpdir);
+	CHECK_INT(mkdir(dir, 0755), ==, 0);
+	util_snprintf(path, sizeof(path), "%s/realdir/f", tmpdir);
+	CHECK_INT(close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), ==, 0);
+	CHECK_INT(chmod(path, 0644), ==, 0);
+	util_snprintf(lnk, sizeof(lnk), "%s/linkdir", tmpdir);
+	CHECK_INT(symlink(dir, lnk), ==, 0);
+	util_snprintf(lnk, sizeof(lnk), "%s/linkdir/f", tmpdir);
+	chmod_refused(lnk, -EPERM, "symlink");
+	CHECK_INT(mode_of(path), ==, 0644);
+	chmod_refused(dir, -EPERM, "not a regular file");
+
+	make_file("hard1", 0644, path, sizeof(path));
+	util_snprintf(lnk, sizeof(lnk), "%s/hard2", tmpdir);
+	CHECK_INT(link(path, lnk), ==, 0);
+	chmod_refused(path, -EPERM, "hard link");
+	CHECK_INT(mode_of(path), ==, 0644);
+
+	make_file("suid", 04644, path, sizeof(path));
+	chmod_refused(path, -EPERM, "setuid");
+	CHECK_INT(mode_of(path), ==, 04644);
+	make_file("sgid", 02644, path, sizeof(path));
+	chmod_refused(path, -EPERM, "setgid");
+	make_file("worldw", 0646, path, sizeof(path));
+	chmod_refused(path, -EPERM, "writable by others");
+	CHECK_INT(mode_of(path), ==, 0646);
+
+	util_snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	CHECK_INT(mkfifo(path, 0644), ==, 0);
+	t0 = util_now_usec();
+	chmod_refused(path, -EPERM, "not a regular file"); /* a blocking open meets the watchdog */
+	CHECK_INT(util_now_usec() - t0, <, 1000 * MSEC);
+
+	util_snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	chmod_refused(path, -ENOENT, "cannot open");
+	chmod_refused("relative/path", -EINVAL, "not an absolute path");
+	CHECK_INT(ex_builtin_chmod_x("relative", NULL, 0), ==, -EINVAL);
+}
+
+TEST(test_builtin_drop_caches)
+{
+	char path[PATH_MAX], lnk[PATH_MAX], reason[256];
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+
+	make_file("drop_caches", 0644, path, sizeof(path));
+	CHECK_INT(ex_builtin_drop_caches(path, reason, sizeof(reason)), ==, 0);
+	CHECK_INT(util_read_file(path, 64, &data, &len), ==, 0);
+	CHECK_INT(len, ==, 2);
+	CHECK(data && memcmp(data, "3\n", 2) == 0);
+
+	util_snprintf(path, sizeof(path), "%s/no-such-dir/drop_caches", tmpdir);
+	CHECK_INT(ex_builtin_drop_caches(path, reason, sizeof(reason)), ==, -ENOENT);
+	CHECK_CONTAINS(reason, "cannot open");
+	util_snprintf(lnk, sizeof(lnk), "%s/drop_link", tmpdir);
+	util_snprintf(path, sizeof(path), "%s/drop_caches", tmpdir);
+	CHECK_INT(symlink(path, lnk), ==, 0);
+	CHECK_INT(ex_builtin_drop_caches(lnk, reason, sizeof(reason)), ==, -ELOOP);
+	util_snprintf(path, sizeof(path), "%s/no-such-file", tmpdir);
+	CHECK_INT(ex_builtin_drop_caches(path, NULL, 0), ==, -ENOENT);
+	CHECK_INT(access(path, F_OK), ==, -1); /* never created */
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static bool progs_init(const char *argv0)
+{
+	const char *env = getenv("HEALER_PROGS_DIR");
+	char dir[PATH_MAX], self[PATH_MAX];
+	struct {
+		char *buf;
+		const char *name;
+	} progs[] = {{p_sleep, "ex_sleep"},
+		     {p_stubborn, "ex_stubborn"},
+		     {p_bg, "ex_bg"},
+		     {p_flood, "ex_flood"},
+		     {p_env, "ex_env"}};
+
+	if (env && *env) {
+		if (!realpath(env, dir))
+			util_snprintf(dir, sizeof(dir), "%s", env);
+	} else if (strchr(argv0, '/') && realpath(argv0, self)) {
+		/* build/san/tests/test_executor -> build/san/progs */
+		char *slash = strrchr(self, '/');
+
+		*slash = '\0';
+		slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		util_snprintf(dir, sizeof(dir), "%s/progs", self);
+	} else {
+		dir[0] = '\0';
+	}
+	for (size_t i = 0; i < ELEMENTSOF(progs); i++) {
+		util_snprintf(progs[i].buf, PATH_MAX, "%s/%s", dir, progs[i].name);
+		if (dir[0] != '/' || access(progs[i].buf, X_OK) < 0) {
+			fprintf(stderr,
+				"test_executor: helper program %s not found (looked in '%s'); "
+				"build the tests/progs helpers (make SANITIZE=1 tests) or set "
+				"HEALER_PROGS_DIR to an absolute path\n",
+				progs[i].name, dir);
+			return false;
+		}
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	char tmpl[] = "/tmp/healer-test-executor-XXXXXX";
+
+	(void)argc;
+	if (!progs_init(argv[0]))
+		return 2;
+	/* Canonical, so that RESOLVE_NO_SYMLINKS sees no link of ours. */
+	if (!mkdtemp(tmpl) || !realpath(tmpl, tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	check_no_children();
+	/* Watchdog: a hang (say a child that escapes every kill) fails the run instead. */
+	alarm(60);
+
+	RUN(test_true_false);
+	RUN(test_echo_output);
+	RUN(test_exec_failure);
+	RUN(test_timeout_stubborn);
+	RUN(test_timeout_sleeper);
+	RUN(test_no_strays);
+	RUN(test_escaped_grandchild);
+	RUN(test_output_cap);
+	RUN(test_environment);
+	RUN(test_fds_and_signals);
+	RUN(test_free_running);
+	RUN(test_concurrent);
+	RUN(test_builtin_chmod_x);
+	RUN(test_builtin_drop_caches);
+
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	CHECK_(access(tmpdir, F_OK) < 0, "temp dir %s left behind", tmpdir);
+	return harness_finish();
+}
