@@ -8,3 +8,6 @@
 
 /* healer whitelist check|test|show ... */
 int cli_whitelist(int argc, char **argv);
+
+/* healer journal scan ... */
+int cli_journal(int argc, char **argv);

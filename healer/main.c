@@ -6,13 +6,17 @@
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: healer COMMAND ...\n"
-		   "  whitelist check [FILE]         validate a whitelist; prints OK\n"
-		   "  whitelist test [-w FILE] (--reply FILE | --command TEXT) [--unit UNIT] "
-		   "[--json]\n"
-		   "                                 show what a reply may run (runs nothing)\n"
-		   "  whitelist show [FILE]          list the allowed actions\n"
-		   "  version                        print the version\n");
+	fprintf(f,
+		"usage: healer COMMAND ...\n"
+		"  whitelist check [FILE]         validate a whitelist; prints OK\n"
+		"  whitelist test [-w FILE] (--reply FILE | --command TEXT) [--unit UNIT] "
+		"[--json]\n"
+		"                                 show what a reply may run (runs nothing)\n"
+		"  whitelist show [FILE]          list the allowed actions\n"
+		"  journal scan [--directory DIR | --file FILE... | --namespace NAME]\n"
+		"               [--since SPAN | --all] [--priority PRIO] [--window SPAN] [--json]\n"
+		"                                 print the incidents the journal holds now\n"
+		"  version                        print the version\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -22,6 +26,8 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (strcmp(argv[1], "whitelist") == 0)
 		return cli_whitelist(argc - 1, argv + 1);
+	if (strcmp(argv[1], "journal") == 0)
+		return cli_journal(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("healer %s\n", HEALER_VERSION);
 		return 0;

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "healer/follow.h"
+
+struct Follower {
+	sd_event *ev;
+	JrReader *reader;
+	CursorStore *store;
+	FlOptions opts;
+	char *own_unit, *own_identifier;
+	fl_entry_fn cb;
+	void *userdata;
+	sd_event_source *io, *timer, *more;
+	char *saved_cursor;
+	uint64_t seen, skipped;
+	int last_error;
+};
+
+static bool is_own(const Follower *f, const JrEntry *e)
+{
+	if (e->pid == getpid())
+		return true;
+	if (f->own_unit && ((e->unit && strcmp(e->unit, f->own_unit) == 0) ||
+			    (e->systemd_unit && strcmp(e->systemd_unit, f->own_unit) == 0)))
+		return true;
+	return f->own_identifier && e->identifier && strcmp(e->identifier, f->own_identifier) == 0;
+}
+
+static void save_cursor(Follower *f, int durable)
+{
+	const char *c = jr_last_cursor(f->reader);
+
+	if (!f->store || !c || (f->saved_cursor && strcmp(c, f->saved_cursor) == 0 && !durable))
+		return;
+	if (f->store->save(f->store, c, durable) < 0) {
+		f->last_error = -EIO;
+		return;
+	}
+	free(f->saved_cursor);
+	f->saved_cursor = strdup(c);
+}
+
+/* Reads one batch; asks for another iteration when the batch was full. */
+static void drain(Follower *f)
+{
+	unsigned n = 0;
+
+	while (n < f->opts.batch) {
+		JrEntry e;
+		int r = jr_next(f->reader, &e);
+
+		if (r < 0) {
+			f->last_error = r;
+			break;
+		}
+		if (r == 0)
+			break;
+		n++;
+		if (is_own(f, &e)) {
+			f->skipped++;
+		} else {
+			f->seen++;
+			f->cb(&e, f->userdata);
+		}
+		jr_entry_done(&e);
+	}
+	save_cursor(f, 0);
+	/* A full batch means more may wait: continue on the next iteration. */
+	(void)sd_event_source_set_enabled(f->more,
+					  n == f->opts.batch ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+}
+
+static void rearm_timer(Follower *f)
+{
+	uint64_t t = UINT64_MAX;
+
+	/* Where inotify cannot watch (some file systems), sd-journal asks to poll. */
+	if (jr_get_timeout(f->reader, &t) < 0 || t == UINT64_MAX) {
+		(void)sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+		return;
+	}
+	(void)sd_event_source_set_time(f->timer, t);
+	(void)sd_event_source_set_enabled(f->timer, SD_EVENT_ONESHOT);
+}
+
+static void wake(Follower *f)
+{
+	int r = jr_process(f->reader);
+
+	if (r < 0)
+		f->last_error = r;
+	drain(f);
+	rearm_timer(f);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)fd;
+	(void)revents;
+	wake(userdata);
+	return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	wake(userdata);
+	return 0;
+}
+
+static int on_more(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	drain(userdata);
+	return 0;
+}
+
+static int position(Follower *f)
+{
+	_cleanup_free_ char *cursor = NULL;
+	struct timespec ts;
+	uint64_t now;
+	int r;
+
+	if (f->store) {
+		r = f->store->load(f->store, &cursor);
+		if (r < 0)
+			return r;
+		if (cursor)
+			return jr_seek_cursor(f->reader, cursor);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+	return jr_seek_realtime(f->reader,
+				now > f->opts.lookback_usec ? now - f->opts.lookback_usec : 0);
+}
+
+int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *opts,
+	   fl_entry_fn cb, void *userdata, Follower **ret)
+{
+	Follower *f = calloc(1, sizeof *f);
+	int fd, events, r;
+
+	if (!f) {
+		jr_free(reader);
+		cur_free(store);
+		return -ENOMEM;
+	}
+	f->ev = sd_event_ref(ev);
+	f->reader = reader;
+	f->store = store;
+	f->cb = cb;
+	f->userdata = userdata;
+	if (opts)
+		f->opts = *opts;
+	if (f->opts.batch == 0)
+		f->opts.batch = 500;
+	f->own_unit = strdup(opts && opts->own_unit ? opts->own_unit : "healer.service");
+	f->own_identifier = strdup(opts && opts->own_identifier ? opts->own_identifier : "healer");
+	if (!f->own_unit || !f->own_identifier) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = position(f);
+	if (r < 0)
+		goto fail;
+	fd = jr_get_fd(reader);
+	events = jr_get_events(reader);
+	if (fd < 0 || events < 0) {
+		r = fd < 0 ? fd : events;
+		goto fail;
+	}
+	r = sd_event_add_io(ev, &f->io, fd, (uint32_t)events, on_io, f);
+	if (r >= 0)
+		r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, f);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+	/* What was written before we started is read on the first iteration. */
+	if (r >= 0)
+		r = sd_event_add_defer(ev, &f->more, on_more, f);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(f->more, SD_EVENT_ONESHOT);
+	if (r < 0)
+		goto fail;
+	*ret = f;
+	return 0;
+fail:
+	fl_free(f);
+	return r;
+}
+
+Follower *fl_free(Follower *f)
+{
+	if (!f)
+		return NULL;
+	if (f->reader)
+		save_cursor(f, 1);
+	sd_event_source_disable_unref(f->io);
+	sd_event_source_disable_unref(f->timer);
+	sd_event_source_disable_unref(f->more);
+	sd_event_unref(f->ev);
+	jr_free(f->reader);
+	cur_free(f->store);
+	free(f->saved_cursor);
+	free(f->own_unit);
+	free(f->own_identifier);
+	free(f);
+	return NULL;
+}
+
+uint64_t fl_entries_seen(const Follower *f)
+{
+	return f->seen;
+}
+
+uint64_t fl_entries_skipped(const Follower *f)
+{
+	return f->skipped;
+}
+
+int fl_last_error(const Follower *f)
+{
+	return f->last_error;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Follows the journal on an sd-event loop: wakes on the journal's fd, reads
+ * what is new in bounded batches (so a storm never starves the API or the
+ * children), skips Healer's own lines, hands each entry to a callback, and
+ * keeps the cursor so a restart neither repeats nor misses an entry.
+ */
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "healer/cursor.h"
+#include "journal/journal.h"
+
+typedef struct Follower Follower;
+
+typedef struct FlOptions {
+	const char *own_unit;	    /* Healer's unit; its lines are skipped ("healer.service") */
+	const char *own_identifier; /* likewise ("healer") */
+	uint64_t lookback_usec;	    /* first start, no cursor: begin at now - lookback */
+	unsigned batch;		    /* entries per loop iteration (default 500) */
+} FlOptions;
+
+/* Called for every new entry that is not Healer's own; e is borrowed. */
+typedef void (*fl_entry_fn)(const JrEntry *e, void *userdata);
+
+/*
+ * Takes ownership of reader (and of store, which may be NULL) and starts
+ * following on ev. Positions the reader at the stored cursor, else at
+ * now - lookback. Returns 0 or -errno (a stored cursor that is not a cursor
+ * is -EBADMSG).
+ */
+int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *opts,
+	   fl_entry_fn cb, void *userdata, Follower **ret);
+
+/* Saves the cursor durably, stops following and frees everything. */
+Follower *fl_free(Follower *f);
+static inline void fl_freep(Follower **f)
+{
+	*f = fl_free(*f);
+}
+
+/* Counters for statistics and tests. */
+uint64_t fl_entries_seen(const Follower *f);
+uint64_t fl_entries_skipped(const Follower *f);
+/* The last error while reading (negative errno), 0 when none. */
+int fl_last_error(const Follower *f);

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The journal reader against real journal files: the export files of tests/data/journal
+ * turned into journals by systemd-journal-remote, read back through
+ * sd-journal. No mocks.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "common/util.h"
+#include "healer/cursor.h"
+#include "healer/executor.h"
+#include "healer/incident.h"
+#include "journal/journal.h"
+
+static char tmpdir[64];
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("HEALER_TEST_DATA");
+
+	return d ? d : "tests/data";
+}
+
+/* export file -> DIR/NAME/x.journal; returns the directory. */
+static char *make_journal(const char *export_path, const char *name)
+{
+	static char dir[256];
+	char out[300];
+	char *argv[] = {"/lib/systemd/systemd-journal-remote", "-o", out, (char *)export_path,
+			NULL};
+	ExOptions o = {.timeout_usec = 120 * USEC_PER_SEC};
+	ExResult res = {0};
+
+	snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+	mkdir(dir, 0755);
+	snprintf(out, sizeof out, "%s/x.journal", dir);
+	CHECK_INT(ex_run(argv, &o, &res), ==, 0);
+	CHECK_(res.exit_status == 0, "journal-remote failed: %s", res.output ? res.output : "");
+	ex_result_done(&res);
+	return dir;
+}
+
+static JrReader *open_dir(const char *dir, int max_priority)
+{
+	JrOpenOptions o = {
+		.source = JR_SOURCE_DIRECTORY, .directory = dir, .max_priority = max_priority};
+	JrReader *r = NULL;
+
+	CHECK_INT(jr_open(&o, &r), ==, 0);
+	if (r)
+		CHECK_INT(jr_seek_head(r), ==, 0);
+	return r;
+}
+
+/* Reads all selected entries into a small array of copies. */
+static size_t read_all(JrReader *r, JrEntry *v, size_t max)
+{
+	size_t n = 0;
+	JrEntry e;
+
+	while (n < max && jr_next(r, &e) > 0)
+		v[n++] = e;
+	return n;
+}
+
+static const char *basic_dir;
+
+TEST(test_fields_and_trust)
+{
+	JrReader *r = open_dir(basic_dir, 3);
+	JrEntry v[80];
+	size_t n;
+
+	if (!r)
+		return;
+	n = read_all(r, v, 80);
+	/* 67 entries: 2 below err, 1 without PRIORITY, 1 at warning: 63 selected. */
+	CHECK_INT(n, ==, 63);
+	CHECK_STR(v[0].message, "bind() to 0.0.0.0:80 failed (98: Address already in use)");
+	CHECK_STR(v[0].unit, "nginx.service");
+	CHECK_STR(v[0].systemd_unit, "nginx.service");
+	CHECK_STR(v[0].identifier, "nginx");
+	CHECK_STR(v[0].comm, "nginx");
+	CHECK_STR(v[0].exe, "/usr/sbin/nginx");
+	CHECK_STR(v[0].hostname, "web1");
+	CHECK_STR(v[0].boot_id, "0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d");
+	CHECK_INT(v[0].pid, ==, 1234);
+	CHECK_INT(v[0].uid, ==, 0);
+	CHECK_INT(v[0].priority, ==, 3);
+	CHECK_INT(v[0].realtime_usec, ==, 1790000000000000ULL + 3000000);
+	CHECK(v[0].cursor && strlen(v[0].cursor) > 10);
+	/* PID 1's UNIT= names the unit. */
+	CHECK_STR(v[1].unit, "nginx.service");
+	CHECK_STR(v[1].systemd_unit, "init.scope");
+	/* A user's UNIT= and SYSLOG_IDENTIFIER do not. */
+	CHECK_STR(v[2].identifier, "sshd");
+	CHECK_STR(v[2].unit, "user@1000.service");
+	/* Nor a user's own service manager's USER_UNIT=. */
+	CHECK_STR(v[3].unit, "user@1000.service");
+	/* A root service manager's USER_UNIT= does. */
+	CHECK_STR(v[4].unit, "app.service");
+	CHECK(v[4].systemd_unit == NULL);
+	/* Own lines are read here; skipping them is the caller's decision. */
+	CHECK_STR(v[5].identifier, "healer");
+	CHECK_STR(v[6].systemd_unit, "healer.service");
+	/* Long: cut at the cap and flagged. */
+	CHECK_INT(v[7].message_len, ==, JR_MESSAGE_MAX);
+	CHECK(v[7].message_truncated);
+	CHECK(!v[0].message_truncated);
+	/* Binary: control bytes and invalid UTF-8 replaced, valid UTF-8 kept. */
+	CHECK_STR(v[8].message, "bad ??[31m bytes ?? and ok \xc3\xa9");
+	CHECK(v[8].message_binary);
+	CHECK(!v[0].message_binary);
+	CHECK_INT(v[60].priority, ==, 0);
+	CHECK_INT(v[62].priority, ==, 2);
+	for (size_t i = 0; i < n; i++)
+		jr_entry_done(&v[i]);
+	jr_free(r);
+
+	r = open_dir(basic_dir, 4);
+	if (r) {
+		n = read_all(r, v, 80);
+		CHECK_INT(n, ==, 65); /* + the warning of nginx and of storage */
+		CHECK_STR(v[64].message, "disk 91% full");
+		for (size_t i = 0; i < n; i++)
+			jr_entry_done(&v[i]);
+	}
+	jr_free(r);
+}
+
+TEST(test_incidents)
+{
+	JrReader *r = open_dir(basic_dir, 3);
+	IncidentTable *t = inc_table_new(10 * USEC_PER_MINUTE, 1000);
+	JrEntry e;
+	int opened = 0, folded = 0;
+	const Incident *storm, *again;
+
+	if (!r || !t)
+		return;
+	while (jr_next(r, &e) > 0) {
+		int k = inc_table_add(t, &e, NULL);
+
+		CHECK(k >= 0);
+		opened += k == 1;
+		folded += k == 0;
+		jr_entry_done(&e);
+	}
+	CHECK_INT(inc_table_size(t), ==, 14);
+	CHECK_INT(opened, ==, 14);
+	CHECK_INT(folded, ==, 49);
+	storm = inc_table_get(t, 9);
+	again = inc_table_get(t, 10);
+	if (storm && again) {
+		CHECK_STR(storm->unit, "php-fpm.service");
+		CHECK_INT(storm->count, ==, 50);
+		CHECK_INT(storm->last_seen - storm->first_seen, ==, 49000);
+		/* After the window, the same fingerprint is a new incident. */
+		CHECK_INT(again->fingerprint, ==, storm->fingerprint);
+		CHECK_INT(again->count, ==, 1);
+	}
+	inc_table_free(t);
+	jr_free(r);
+
+	/* The cap holds against many distinct lines. */
+	t = inc_table_new(USEC_PER_MINUTE, 3);
+	r = open_dir(basic_dir, 3);
+	while (r && jr_next(r, &e) > 0) {
+		(void)inc_table_add(t, &e, NULL);
+		jr_entry_done(&e);
+	}
+	CHECK_INT(inc_table_size(t), ==, 3);
+	CHECK(inc_table_dropped(t) > 0);
+	inc_table_free(t);
+	jr_free(r);
+}
+
+TEST(test_context)
+{
+	JrReader *r = open_dir(basic_dir, 3);
+	JrEntry e;
+	char **lines = NULL;
+
+	if (!r)
+		return;
+	CHECK_INT(jr_next(r, &e), ==, 1);
+	CHECK_INT(jr_context(r, &e, 20, 4096, &lines), ==, 0);
+	if (lines) {
+		CHECK_STR(lines[0], "<6> nginx: starting nginx 1.22");
+		CHECK_CONTAINS(lines[1], "<4> nginx: conflicting server name");
+		CHECK(lines[2] == NULL);
+		jr_strv_free(lines);
+	}
+	/* The byte cap ends the list; the lines nearest the error are kept. */
+	CHECK_INT(jr_context(r, &e, 20, 70, &lines), ==, 0);
+	if (lines) {
+		CHECK_CONTAINS(lines[0], "<4> nginx: conflicting server name");
+		CHECK(lines[1] == NULL);
+		jr_strv_free(lines);
+	}
+	/* The reader's own position is untouched. */
+	jr_entry_done(&e);
+	CHECK_INT(jr_next(r, &e), ==, 1);
+	CHECK_CONTAINS(e.message, "Main process exited, code=exited");
+	/* PID 1's line about nginx: its context is nginx's lines before it. */
+	CHECK_INT(jr_context(r, &e, 20, 4096, &lines), ==, 0);
+	if (lines) {
+		CHECK_CONTAINS(lines[2], "bind() to 0.0.0.0:80 failed");
+		CHECK(lines[3] == NULL);
+		jr_strv_free(lines);
+	}
+	jr_entry_done(&e);
+	jr_free(r);
+}
+
+TEST(test_cursor_resume)
+{
+	char path[128], *stored = NULL;
+	CursorStore *cs;
+	JrReader *r = open_dir(basic_dir, 3);
+	JrEntry e;
+	char *third = NULL;
+
+	if (!r)
+		return;
+	snprintf(path, sizeof path, "%s/cursor", tmpdir);
+	cs = cur_file_new(path);
+	CHECK_INT(cs->load(cs, &stored), ==, 0);
+	CHECK(stored == NULL);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(jr_next(r, &e), ==, 1);
+		if (i == 2)
+			third = strdup(e.message);
+		jr_entry_done(&e);
+	}
+	CHECK_INT(cs->save(cs, jr_last_cursor(r), 1), ==, 0);
+	CHECK_INT(jr_next(r, &e), ==, 1);
+	jr_free(r);
+
+	r = open_dir(basic_dir, 3);
+	CHECK_INT(cs->load(cs, &stored), ==, 0);
+	CHECK(stored != NULL);
+	CHECK_INT(jr_seek_cursor(r, stored), ==, 0);
+	{
+		JrEntry f;
+
+		CHECK_INT(jr_next(r, &f), ==, 1);
+		CHECK_STR(f.message, e.message);
+		CHECK(strcmp(f.message, third) != 0);
+		jr_entry_done(&f);
+	}
+	jr_entry_done(&e);
+	free(third);
+	free(stored);
+	CHECK_INT(jr_seek_cursor(r, ""), ==, -EINVAL);
+	jr_free(r);
+
+	/* A cursor file that holds garbage is refused, not followed. */
+	{
+		FILE *f = fopen(path, "we");
+
+		fputs("s=1;i=\x01\n", f);
+		fclose(f);
+		CHECK_INT(cs->load(cs, &stored), ==, -EBADMSG);
+	}
+	cur_free(cs);
+}
+
+TEST(test_open_errors)
+{
+	JrOpenOptions o = {.source = JR_SOURCE_DIRECTORY,
+			   .directory = "/nonexistent/journal",
+			   .max_priority = 3};
+	const char *files[] = {"/nonexistent/x.journal", NULL};
+	JrReader *r = NULL;
+
+	CHECK_INT(jr_open(&o, &r), ==, -ENOENT);
+	o.source = JR_SOURCE_FILES;
+	o.files = files;
+	CHECK_INT(jr_open(&o, &r), ==, -ENOENT);
+	o.max_priority = 9;
+	CHECK_INT(jr_open(&o, &r), ==, -EINVAL);
+	CHECK(r == NULL);
+	CHECK_INT(jr_priority_from_string("err"), ==, 3);
+	CHECK_INT(jr_priority_from_string("CRIT"), ==, 2);
+	CHECK_INT(jr_priority_from_string("warning"), ==, 4);
+	CHECK_INT(jr_priority_from_string("7"), ==, 7);
+	CHECK_INT(jr_priority_from_string("8"), ==, -EINVAL);
+	CHECK_INT(jr_priority_from_string("loud"), ==, -EINVAL);
+}
+
+static void norm(const char *in, const char *want)
+{
+	char buf[512];
+
+	jr_normalise(in, buf, sizeof buf);
+	CHECK_STR(buf, want);
+}
+
+TEST(test_fingerprint)
+{
+	norm("worker 17 died", "worker # died");
+	norm("sshd[1234]: fatal", "sshd[#]: fatal");
+	norm("from 192.168.1.20:5432 refused", "from <ip> refused");
+	norm("peer fe80::1ff:fe23:4567:890a down", "peer <addr> down");
+	norm("id 1b4e28ba-2fa1-11d2-883f-0016d3cca427 gone", "id <uuid> gone");
+	norm("ptr 0x7ffd3a2c at deadbeef12", "ptr <hex> at <hex>");
+	norm("disk sda1 at 91%", "disk sda# at #%");
+	norm("container abcdef1234567890 exited", "container <hex> exited");
+	norm("deadbeef is a word", "deadbeef is a word");
+	norm("at 12:34:56 the clock", "at <addr> the clock");
+	CHECK_INT(jr_fingerprint("a.service", "a", "worker 1 died"), ==,
+		  jr_fingerprint("a.service", "a", "worker 2 died"));
+	CHECK(jr_fingerprint("a.service", "a", "worker 1 died") !=
+	      jr_fingerprint("b.service", "a", "worker 1 died"));
+	CHECK(jr_fingerprint("a.service", "a", "worker died") !=
+	      jr_fingerprint("a.service", "a", "worker exited"));
+	CHECK(jr_fingerprint("ab", "c", "m") != jr_fingerprint("a", "bc", "m"));
+}
+
+/* 50,000 identical lines written in under a second: one incident. */
+TEST(test_flood)
+{
+	char export[128];
+	FILE *f;
+	const char *dir;
+	JrReader *r;
+	IncidentTable *t = inc_table_new(10 * USEC_PER_MINUTE, 100);
+	JrEntry e;
+	uint64_t n = 0, bad = 0;
+
+	snprintf(export, sizeof export, "%s/flood.export", tmpdir);
+	f = fopen(export, "we");
+	if (!f || !t)
+		return;
+	for (int i = 0; i < 50000; i++)
+		fprintf(f,
+			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID="
+			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\n_SYSTEMD_UNIT=db.service\n_PID=%d\n"
+			"SYSLOG_IDENTIFIER=db\nPRIORITY=3\nMESSAGE=connection %d to 10.1.2.%d "
+			"lost\n\n",
+			1790000000000000ULL + (unsigned long long)i * 10, 1000 + i * 10,
+			100 + i % 7, i, i % 250);
+	fclose(f);
+	dir = make_journal(export, "flood");
+	r = open_dir(dir, 3);
+	while (r && jr_next(r, &e) > 0) {
+		n++;
+		bad += inc_table_add(t, &e, NULL) < 0;
+		jr_entry_done(&e);
+	}
+	CHECK_INT(n, ==, 50000);
+	CHECK_INT(bad, ==, 0);
+	CHECK_INT(inc_table_size(t), ==, 1);
+	if (inc_table_size(t) == 1)
+		CHECK_INT(inc_table_get(t, 0)->count, ==, 50000);
+	inc_table_free(t);
+	jr_free(r);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	char export[512];
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/healer-journal-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 2;
+	snprintf(export, sizeof export, "%s/journal/basic.export", data_dir());
+	basic_dir = strdup(make_journal(export, "basic"));
+	RUN(test_fields_and_trust);
+	RUN(test_incidents);
+	RUN(test_context);
+	RUN(test_cursor_resume);
+	RUN(test_open_errors);
+	RUN(test_fingerprint);
+	RUN(test_flood);
+	free((char *)basic_dir);
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return harness_finish();
+}
