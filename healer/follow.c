@@ -14,7 +14,8 @@ struct Follower {
 	char *own_unit, *own_identifier;
 	fl_entry_fn cb;
 	void *userdata;
-	sd_event_source *io, *timer, *more;
+	sd_event_source *io, *timer, *more, *reopen;
+	uint64_t start_realtime; /* where a first start begins: now - lookback, fixed at start */
 	char *saved_cursor;
 	uint64_t seen, skipped;
 	int last_error;
@@ -124,10 +125,10 @@ static int on_more(sd_event_source *s, void *userdata)
 static int position(Follower *f)
 {
 	_cleanup_free_ char *cursor = NULL;
-	struct timespec ts;
-	uint64_t now;
 	int r;
 
+	if (jr_last_cursor(f->reader))
+		return jr_seek_cursor(f->reader, jr_last_cursor(f->reader));
 	if (f->store) {
 		r = f->store->load(f->store, &cursor);
 		if (r < 0)
@@ -135,17 +136,49 @@ static int position(Follower *f)
 		if (cursor)
 			return jr_seek_cursor(f->reader, cursor);
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-	return jr_seek_realtime(f->reader,
-				now > f->opts.lookback_usec ? now - f->opts.lookback_usec : 0);
+	return jr_seek_realtime(f->reader, f->start_realtime);
+}
+
+static int watch_fd(Follower *f)
+{
+	int fd = jr_get_fd(f->reader), events = jr_get_events(f->reader);
+
+	if (fd < 0 || events < 0)
+		return fd < 0 ? fd : events;
+	f->io = sd_event_source_disable_unref(f->io);
+	return sd_event_add_io(f->ev, &f->io, fd, (uint32_t)events, on_io, f);
+}
+
+/* While no journal file exists, look again every second (see jr_has_files). */
+static int on_reopen(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Follower *f = userdata;
+	int r;
+
+	(void)usec;
+	if (jr_reopen(f->reader) < 0 || jr_has_files(f->reader) <= 0) {
+		(void)sd_event_source_set_time_relative(s, USEC_PER_SEC);
+		return 0;
+	}
+	r = position(f);
+	if (r >= 0)
+		r = watch_fd(f);
+	if (r < 0) {
+		f->last_error = r;
+		(void)sd_event_source_set_time_relative(s, USEC_PER_SEC);
+		return 0;
+	}
+	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	drain(f);
+	return 0;
 }
 
 int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *opts,
 	   fl_entry_fn cb, void *userdata, Follower **ret)
 {
 	Follower *f = calloc(1, sizeof *f);
-	int fd, events, r;
+	struct timespec ts;
+	int r;
 
 	if (!f) {
 		jr_free(reader);
@@ -167,16 +200,21 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		r = -ENOMEM;
 		goto fail;
 	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	f->start_realtime = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+	f->start_realtime = f->start_realtime > f->opts.lookback_usec
+				    ? f->start_realtime - f->opts.lookback_usec
+				    : 0;
 	r = position(f);
 	if (r < 0)
 		goto fail;
-	fd = jr_get_fd(reader);
-	events = jr_get_events(reader);
-	if (fd < 0 || events < 0) {
-		r = fd < 0 ? fd : events;
-		goto fail;
-	}
-	r = sd_event_add_io(ev, &f->io, fd, (uint32_t)events, on_io, f);
+	r = watch_fd(f);
+	if (r >= 0)
+		r = sd_event_add_time_relative(ev, &f->reopen, CLOCK_MONOTONIC, USEC_PER_SEC, 0,
+					       on_reopen, f);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(f->reopen, jr_has_files(reader) > 0 ? SD_EVENT_OFF
+										    : SD_EVENT_ON);
 	if (r >= 0)
 		r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, f);
 	if (r >= 0)
@@ -204,6 +242,7 @@ Follower *fl_free(Follower *f)
 	sd_event_source_disable_unref(f->io);
 	sd_event_source_disable_unref(f->timer);
 	sd_event_source_disable_unref(f->more);
+	sd_event_source_disable_unref(f->reopen);
 	sd_event_unref(f->ev);
 	jr_free(f->reader);
 	cur_free(f->store);

@@ -100,13 +100,22 @@ void jr_entry_done(JrEntry *e);
  * For an event loop: the fd to poll, the events and a timeout to use
  * (sd_journal_get_fd/get_events/get_timeout), and the call to make on
  * wake-up. jr_process() returns 0 (nothing new), 1 (new entries), 2 (files
- * were added or removed: the reader re-seeks to its last cursor itself), or
- * -errno.
+ * were added or removed; reading simply goes on), or -errno.
  */
 int jr_get_fd(JrReader *r);
 int jr_get_events(JrReader *r);
 int jr_get_timeout(JrReader *r, uint64_t *ret_usec);
 int jr_process(JrReader *r);
+
+/*
+ * sd-journal watches the folders that exist when it opens; one that appears
+ * later (a namespace whose journald starts after us, a host whose journal
+ * was never written) is not noticed. jr_has_files() tells whether any
+ * journal file is open (1, 0 or -errno); jr_reopen() opens again with the
+ * same options and matches (the fd changes; the position must be set anew).
+ */
+int jr_has_files(JrReader *r);
+int jr_reopen(JrReader *r);
 
 /* The cursor of the last entry jr_next() returned, or NULL. */
 const char *jr_last_cursor(const JrReader *r);

@@ -84,6 +84,25 @@ static int add_priority_matches(sd_journal *j, int max_priority)
 	return 0;
 }
 
+/* A fresh sd_journal with the reader's matches and threshold. */
+static int open_selected(const JrReader *r, sd_journal **ret)
+{
+	sd_journal *j = NULL;
+	int k = jr_open_journal_(r, &j);
+
+	if (k >= 0)
+		k = add_priority_matches(j, r->opts.max_priority);
+	/* Enough to tell a message over the cap from one at it, no more. */
+	if (k >= 0)
+		k = sd_journal_set_data_threshold(j, JR_MESSAGE_MAX + 64);
+	if (k < 0) {
+		sd_journal_close(j);
+		return k;
+	}
+	*ret = j;
+	return 0;
+}
+
 int jr_open(const JrOpenOptions *opts, JrReader **ret)
 {
 	_cleanup_(jr_freep) JrReader *r = NULL;
@@ -133,14 +152,7 @@ int jr_open(const JrOpenOptions *opts, JrReader **ret)
 	r->opts.directory = r->directory;
 	r->opts.files = (const char *const *)r->files;
 	r->opts.namespace_name = r->namespace_name;
-	k = jr_open_journal_(r, &r->j);
-	if (k < 0)
-		return k;
-	k = add_priority_matches(r->j, opts->max_priority);
-	if (k < 0)
-		return k;
-	/* Enough to tell a message over the cap from one at it, no more. */
-	k = sd_journal_set_data_threshold(r->j, JR_MESSAGE_MAX + 64);
+	k = open_selected(r, &r->j);
 	if (k < 0)
 		return k;
 	*ret = TAKE_PTR(r);
@@ -478,15 +490,32 @@ int jr_process(JrReader *r)
 
 	if (k < 0)
 		return k;
-	if (k == SD_JOURNAL_INVALIDATE) {
-		/* Files came or went (rotation, vacuum): find our place again. */
-		if (r->last_cursor) {
-			int s = seek_after(r->j, r->last_cursor);
-
-			if (s < 0)
-				return s;
-		}
+	/*
+	 * Files came or went (rotation, vacuum). sd-journal keeps its place
+	 * as a position in time and sequence, not in a file, so a follower
+	 * carries on; seeking again here would only lose that place.
+	 */
+	if (k == SD_JOURNAL_INVALIDATE)
 		return 2;
-	}
 	return k == SD_JOURNAL_APPEND ? 1 : 0;
+}
+
+int jr_has_files(JrReader *r)
+{
+	uint64_t bytes = 0;
+	int k = sd_journal_get_usage(r->j, &bytes);
+
+	return k < 0 ? k : bytes > 0;
+}
+
+int jr_reopen(JrReader *r)
+{
+	sd_journal *j = NULL;
+	int k = open_selected(r, &j);
+
+	if (k < 0)
+		return k;
+	sd_journal_close(r->j);
+	r->j = j;
+	return 0;
 }

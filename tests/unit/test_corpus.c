@@ -136,7 +136,7 @@ int main(void)
 		free(list[i]);
 	}
 	free(list);
-	printf("corpus: %d cases, %u accepted, %u rejected\n", n, n_accept, n_reject);
+	printf("info: corpus of %d cases, %u accepted, %u rejected\n", n, n_accept, n_reject);
 	wl_free(wl);
 	fixture_remove();
 	return harness_finish();
