@@ -122,3 +122,28 @@ int ex_builtin_drop_caches(const char *proc_path, char *reason, size_t reason_le
 		return fail(-errno, reason, reason_len, "cannot close", path);
 	return 0;
 }
+
+int ex_builtin_argv(const char *self_exe, const char *name, const char *path, char ***ret)
+{
+	bool chmod_x = name && strcmp(name, "chmod-x") == 0;
+	bool drop = name && strcmp(name, "drop-caches") == 0;
+	char **v;
+
+	if (!self_exe || self_exe[0] != '/' || !(chmod_x || drop) || chmod_x != !!path)
+		return -EINVAL;
+	v = calloc(5, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	v[0] = strdup(self_exe);
+	v[1] = strdup("builtin");
+	v[2] = strdup(name);
+	v[3] = path ? strdup(path) : NULL;
+	if (!v[0] || !v[1] || !v[2] || (path && !v[3])) {
+		for (int i = 0; i < 4; i++)
+			free(v[i]);
+		free(v);
+		return -ENOMEM;
+	}
+	*ret = v;
+	return 0;
+}

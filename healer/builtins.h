@@ -32,3 +32,12 @@ int ex_builtin_chmod_x(const char *canonical_path, char *reason, size_t reason_l
  * reason (may be NULL) explaining a failure.
  */
 int ex_builtin_drop_caches(const char *proc_path, char *reason, size_t reason_len);
+
+/*
+ * Builtins can block (sync() behind a stuck mount, a slow file system), and
+ * nothing may block the event loop: the daemon runs each in a child of its
+ * own binary, `SELF builtin NAME [PATH]`, under the executor's timeout.
+ * Builds that argv as a new NULL-terminated array (free each, then it), or
+ * returns -EINVAL for an unknown name or a missing/extra path, -ENOMEM.
+ */
+int ex_builtin_argv(const char *self_exe, const char *name, const char *path, char ***ret);

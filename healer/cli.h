@@ -11,3 +11,6 @@ int cli_whitelist(int argc, char **argv);
 
 /* healer journal scan ... */
 int cli_journal(int argc, char **argv);
+
+/* healer builtin chmod-x PATH | drop-caches: a builtin in a child of the daemon. */
+int cli_builtin(int argc, char **argv);

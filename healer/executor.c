@@ -351,6 +351,9 @@ static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa, 
 		r = posix_spawn_file_actions_adddup2(fa, out_fd, STDERR_FILENO);
 	if (r == 0)
 		r = posix_spawn_file_actions_addclosefrom_np(fa, STDERR_FILENO + 1);
+	/* Not the daemon's working directory: nothing relative may depend on it. */
+	if (r == 0)
+		r = posix_spawn_file_actions_addchdir_np(fa, "/");
 	return -r;
 }
 

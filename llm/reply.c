@@ -222,6 +222,22 @@ static void fence_info(const char *s, size_t n, char *buf, size_t len)
 	(void)util_snprintf(buf, len, "%.*s", (int)(e - i), s + i);
 }
 
+/*
+ * Only an untagged or shell-tagged block holds commands. A ```text or ```log
+ * block is the model quoting the evidence back, not proposing it.
+ */
+static bool is_command_fence(const char *info)
+{
+	static const char *const tags[] = {"",	      "bash",	       "sh",  "shell",
+					   "console", "shell-session", "zsh", "terminal"};
+	size_t n = strcspn(info, " \t{");
+
+	for (size_t i = 0; i < ELEMENTSOF(tags); i++)
+		if (strlen(tags[i]) == n && strncasecmp(info, tags[i], n) == 0)
+			return true;
+	return false;
+}
+
 static bool is_closing_fence(const char *s, size_t n, char c, size_t run)
 {
 	char cc;
@@ -311,6 +327,7 @@ static int parse_text(ReplyBuilder *b, const LlmReplyOptions *o, const char *buf
 	char fence_c = 0;
 	size_t fence_len = 0;
 	unsigned line = 0, fence_line = 0;
+	bool fence_commands = false;
 	int r;
 
 	while (s < end) {
@@ -328,7 +345,7 @@ static int parse_text(ReplyBuilder *b, const LlmReplyOptions *o, const char *buf
 				continue;
 			}
 			trim(&t, &tn);
-			if (tn == 0 || t[0] == '#')
+			if (!fence_commands || tn == 0 || t[0] == '#')
 				continue;
 			if (tn >= 2 && t[0] == '$' && (t[1] == ' ' || t[1] == '\t')) {
 				t += 2;
@@ -341,9 +358,13 @@ static int parse_text(ReplyBuilder *b, const LlmReplyOptions *o, const char *buf
 			continue;
 		}
 		if ((off = fence_run(t, n, &c)) > 0) {
+			char info[32];
+
+			fence_info(t, n, info, sizeof info);
 			fence_c = c;
 			fence_len = off;
 			fence_line = line;
+			fence_commands = is_command_fence(info);
 			continue;
 		}
 		off = list_item(t, n);

@@ -18,9 +18,12 @@
 #define MAX_TIMEOUT	     (24 * USEC_PER_HOUR)
 #define MAX_COOLDOWN	     (30 * USEC_PER_DAY)
 
+/* systemd's unit search path, generators and transient units included. */
 static const char *const default_unit_dirs[] = {
-	"/etc/systemd/system", "/run/systemd/system",	  "/usr/local/lib/systemd/system",
-	"/lib/systemd/system", "/usr/lib/systemd/system",
+	"/etc/systemd/system.control",	"/run/systemd/system.control",	 "/run/systemd/transient",
+	"/run/systemd/generator.early", "/etc/systemd/system",		 "/run/systemd/system",
+	"/run/systemd/generator",	"/usr/local/lib/systemd/system", "/lib/systemd/system",
+	"/usr/lib/systemd/system",	"/run/systemd/generator.late",
 };
 
 typedef struct Parser {
@@ -668,10 +671,22 @@ static void finish_action(Parser *p)
 	}
 	if (p->seen_exec && a->exec.n > 0) {
 		p->line = p->exec_line;
+
 		if (a->exec.tok[0].text[0] != '/' || a->exec.tok[0].param >= 0)
 			perr(p, "[action %s] exec must start with an absolute program path",
 			     a->name);
 		(void)resolve_template(p, a, "exec", &a->exec);
+		for (size_t i = 0; i < a->n_params; i++)
+			/*
+			 * A program given a path opens it again itself, following
+			 * symlinks: the check would not hold at use. Only builtins,
+			 * which work on the fd they checked, may take a path.
+			 */
+			if (a->params[i].type == WL_PARAM_PATH && template_uses(&a->exec, (int)i))
+				perr(p,
+				     "[action %s] path parameter '%s' may be used by a builtin "
+				     "only, not by exec",
+				     a->name, a->params[i].name);
 		if (a->exec.tok[0].param >= 0)
 			perr(p, "[action %s] the program of exec cannot be a parameter", a->name);
 	}

@@ -12,8 +12,7 @@
 #include "common/util.h"
 #include "whitelist/internal.h"
 
-#define MAX_ALIAS_HOPS 8
-#define MAX_CHAIN      (2 * (MAX_ALIAS_HOPS + 1))
+#define MAX_CHAIN 24 /* names per unit; also bounds alias loops */
 
 static const char *const unit_types[] = {
 	"service", "socket", "target", "device", "mount", "automount",
@@ -62,19 +61,6 @@ static void chain_add(Chain *c, const char *name)
 	memcpy(c->names[c->n++], name, strlen(name) + 1);
 }
 
-/* foo@bar.service also answers to its template foo@.service. */
-static void chain_add_with_template(Chain *c, const char *name)
-{
-	const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
-	char tmpl[NAME_MAX + 1];
-
-	chain_add(c, name);
-	if (!at || !dot || dot < at || at[1] == '.')
-		return;
-	if (util_snprintf(tmpl, sizeof tmpl, "%.*s%s", (int)(at - name + 1), name, dot) >= 0)
-		chain_add(c, tmpl);
-}
-
 /* The next name a unit resolves to through a symlink in a unit dir, if any. */
 static bool alias_target(const Whitelist *wl, const char *name, char *next, size_t next_len)
 {
@@ -103,18 +89,106 @@ static bool alias_target(const Whitelist *wl, const char *name, char *next, size
 	return false;
 }
 
-static void build_chain(const Whitelist *wl, const char *unit, Chain *c)
+/*
+ * For an instance "p@i.t": its template "p@.t" into tmpl and "i" into inst.
+ * False for anything else (a template itself has an empty instance).
+ */
+static bool split_instance(const char *name, char *tmpl, char *inst)
 {
-	char cur[NAME_MAX + 1], next[NAME_MAX + 1];
+	const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
 
+	if (!at || !dot || dot <= at + 1)
+		return false;
+	(void)util_snprintf(tmpl, NAME_MAX + 1, "%.*s%s", (int)(at - name + 1), name, dot);
+	(void)util_snprintf(inst, NAME_MAX + 1, "%.*s", (int)(dot - at - 1), at + 1);
+	return true;
+}
+
+/* "q@.t" with instance "i" -> "q@i.t"; false when tmpl is not a template. */
+static bool instantiate(const char *tmpl, const char *inst, char *buf)
+{
+	const char *at = strchr(tmpl, '@');
+
+	if (!at || at[1] != '.')
+		return false;
+	return util_snprintf(buf, NAME_MAX + 1, "%.*s%s%s", (int)(at - tmpl + 1), tmpl, inst,
+			     at + 1) >= 0;
+}
+
+/*
+ * Every name a unit answers to through alias symlinks, an instance carried
+ * over to its template's aliases (autovt@tty1.service -> getty@tty1.service
+ * when autovt@.service links to getty@.service). With templates, the bare
+ * templates join too, so that protecting getty@.service covers its
+ * instances; a protected instance must not, or it would cover its siblings.
+ */
+static void build_chain(const Whitelist *wl, const char *unit, Chain *c, bool with_templates)
+{
 	c->n = 0;
-	if (util_snprintf(cur, sizeof cur, "%s", unit) < 0)
-		return;
-	chain_add_with_template(c, cur);
-	for (int hop = 0; hop < MAX_ALIAS_HOPS && alias_target(wl, cur, next, sizeof next); hop++) {
-		memcpy(cur, next, sizeof cur);
-		chain_add_with_template(c, cur);
+	chain_add(c, unit);
+	for (size_t i = 0; i < c->n; i++) {
+		char next[NAME_MAX + 1], tmpl[NAME_MAX + 1], inst[NAME_MAX + 1],
+			named[NAME_MAX + 1];
+
+		if (alias_target(wl, c->names[i], next, sizeof next))
+			chain_add(c, next);
+		if (!split_instance(c->names[i], tmpl, inst))
+			continue;
+		if (with_templates)
+			chain_add(c, tmpl);
+		if (alias_target(wl, tmpl, next, sizeof next) && instantiate(next, inst, named))
+			chain_add(c, named);
 	}
+}
+
+/*
+ * Never restarted, whatever the whitelist says: starting these shuts the
+ * host down or suspends it, opens a console or a root shell, loads kernel
+ * modules, tears down sessions, or is the journal, the bus or Healer itself.
+ */
+static const char *const always_protected[] = {
+	"systemd-exit.service",
+	"systemd-poweroff.service",
+	"systemd-reboot.service",
+	"systemd-halt.service",
+	"systemd-kexec.service",
+	"systemd-soft-reboot.service",
+	"systemd-suspend.service",
+	"systemd-hibernate.service",
+	"systemd-hybrid-sleep.service",
+	"systemd-suspend-then-hibernate.service",
+	"rescue.service",
+	"emergency.service",
+	"debug-shell.service",
+	"console-getty.service",
+	"getty@.service",
+	"serial-getty@.service",
+	"autovt@.service",
+	"container-getty@.service",
+	"user@.service",
+	"user-runtime-dir@.service",
+	"modprobe@.service",
+	"systemd-journald.service",
+	"systemd-journald@.service",
+	"systemd-logind.service",
+	"systemd-udevd.service",
+	"dbus.service",
+	"dbus-broker.service",
+	"packagekit-offline-update.service",
+	"systemd-cryptsetup@.service",
+	"systemd-fsck@.service",
+	"systemd-fsck-root.service",
+	"systemd-remount-fs.service",
+	"healer.service",
+};
+
+static bool chains_meet(const Chain *a, const Chain *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < b->n; j++)
+			if (strcmp(a->names[i], b->names[j]) == 0)
+				return true;
+	return false;
 }
 
 bool wl_unit_is_protected(const Whitelist *wl, const char *unit)
@@ -123,13 +197,16 @@ bool wl_unit_is_protected(const Whitelist *wl, const char *unit)
 
 	if (strlen(unit) > NAME_MAX || strchr(unit, '/'))
 		return true; /* not a unit name at all: fail closed */
-	build_chain(wl, unit, &mine);
+	build_chain(wl, unit, &mine, true);
+	for (size_t p = 0; p < ELEMENTSOF(always_protected); p++) {
+		build_chain(wl, always_protected[p], &theirs, false);
+		if (chains_meet(&mine, &theirs))
+			return true;
+	}
 	for (size_t p = 0; p < wl->n_protect; p++) {
-		build_chain(wl, wl->protect[p], &theirs);
-		for (size_t i = 0; i < mine.n; i++)
-			for (size_t j = 0; j < theirs.n; j++)
-				if (strcmp(mine.names[i], theirs.names[j]) == 0)
-					return true;
+		build_chain(wl, wl->protect[p], &theirs, false);
+		if (chains_meet(&mine, &theirs))
+			return true;
 	}
 	return false;
 }

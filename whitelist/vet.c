@@ -145,6 +145,9 @@ static int vet_path(const WlParam *p, const char *v, char **ret, char *reason, s
 	return *ret ? 0 : -ENOMEM;
 }
 
+static const char unit_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				 "0123456789:_.@-";
+
 /* Checks one raw value for parameter p; on success *ret is the normalised value. */
 static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 		     const WlVetOptions *opts, char **ret, char *reason, size_t len)
@@ -162,8 +165,15 @@ static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 			return -ENOMEM;
 		break;
 	case WL_PARAM_UNIT:
-		if (strchr(raw, '/'))
-			return refuse(reason, len, "parameter '%s': '%s' is not a unit name",
+		/*
+		 * systemd's own unit-name characters, whatever the pattern says:
+		 * systemctl expands *?[] as globs over loaded units, which would
+		 * walk past the protect list.
+		 */
+		if (strspn(raw, unit_chars) != strlen(raw))
+			return refuse(reason, len,
+				      "parameter '%s': '%s' is not a unit name (letters, digits "
+				      "and :_.@- only)",
 				      p->name, raw);
 		v = wl_unit_mangle(raw);
 		if (!v)
@@ -184,7 +194,13 @@ static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 	if (p->type == WL_PARAM_UNIT) {
 		if (wl_unit_is_protected(wl, v))
 			return refuse(reason, len, "unit '%s' is protected", v);
-		if (opts && opts->evidence_unit) {
+		if (!opts || (!opts->evidence_unit && !opts->allow_any_unit))
+			return refuse(
+				reason, len,
+				"unit '%s' refused: no evidence unit (Healer restarts only the "
+				"unit whose error it saw)",
+				v);
+		if (opts->evidence_unit) {
 			_cleanup_free_ char *ev = wl_unit_mangle(opts->evidence_unit);
 
 			if (!ev)

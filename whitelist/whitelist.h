@@ -62,8 +62,15 @@ typedef struct WlCommand {
 
 /* What the caller knows about the evidence, for checks beyond the patterns. */
 typedef struct WlVetOptions {
-	/* When set, a unit parameter must name this unit (the trusted _SYSTEMD_UNIT). */
+	/* A unit parameter must name this unit (the trusted unit of the evidence). */
 	const char *evidence_unit;
+	/*
+	 * Without an evidence unit, unit parameters are refused: a healer acts
+	 * on the unit that failed, never on one a reply picked. Only an
+	 * administrator's own request (a manual heal, `whitelist test`) sets
+	 * this to allow any unit that is not protected.
+	 */
+	bool allow_any_unit;
 } WlVetOptions;
 
 /*

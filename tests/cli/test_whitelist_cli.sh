@@ -105,6 +105,18 @@ expect_rc 2 "$bin" whitelist test -w "$wl" --reply "$tmp/missing.md"
 expect_rc 2 "$bin" whitelist
 expect_rc 2 "$bin"
 
+# The builtin as the daemon runs it, in a child: x where r is set, symlinks refused.
+cp "$tmp/opt/run.sh" "$tmp/opt/b.sh"
+chmod 0640 "$tmp/opt/b.sh"
+expect_rc 0 "$bin" builtin chmod-x "$tmp/opt/b.sh"
+[ "$(stat -c %a "$tmp/opt/b.sh")" = 750 ] && ok || bad "builtin chmod-x gave $(stat -c %a "$tmp/opt/b.sh")"
+ln -s b.sh "$tmp/opt/link.sh"
+chmod 0640 "$tmp/opt/b.sh"
+expect_rc 1 "$bin" builtin chmod-x "$tmp/opt/link.sh"
+[ "$(stat -c %a "$tmp/opt/b.sh")" = 640 ] && ok || bad "builtin chmod-x followed a symlink"
+expect_rc 2 "$bin" builtin chmod-x
+expect_rc 2 "$bin" builtin reboot
+
 expect_rc 0 "$bin" whitelist show "$wl"
 grep -q '^restart_service: Restart a failed systemd service' <<<"$out" && ok || bad "show: $out"
 expect_rc 0 "$bin" version

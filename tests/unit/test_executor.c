@@ -706,6 +706,37 @@ static bool progs_init(const char *argv0)
 	return true;
 }
 
+/* A builtin run the daemon's way: a child of the healer binary, under the executor. */
+TEST(test_builtin_in_child)
+{
+	const char *bin = getenv("HEALER_BIN");
+	char self[PATH_MAX], path[PATH_MAX], **argv = NULL;
+	ExResult r = {0};
+	struct stat st;
+
+	CHECK_INT(ex_builtin_argv("/x/healer", "reboot", NULL, &argv), ==, -EINVAL);
+	CHECK_INT(ex_builtin_argv("/x/healer", "chmod-x", NULL, &argv), ==, -EINVAL);
+	CHECK_INT(ex_builtin_argv("/x/healer", "drop-caches", "/p", &argv), ==, -EINVAL);
+	CHECK_INT(ex_builtin_argv("healer", "drop-caches", NULL, &argv), ==, -EINVAL);
+	CHECK_(bin && realpath(bin, self), "HEALER_BIN must name the built healer binary");
+	if (!bin || !realpath(bin, self))
+		return;
+	make_file("child-chmod", 0600, path, sizeof(path));
+	CHECK_INT(ex_builtin_argv(self, "chmod-x", path, &argv), ==, 0);
+	if (!argv)
+		return;
+	CHECK_STR(argv[1], "builtin");
+	CHECK(argv[4] == NULL);
+	CHECK_INT(ex_run(argv, NULL, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK_INT(stat(path, &st), ==, 0);
+	CHECK_INT(st.st_mode & 07777, ==, 0700);
+	ex_result_done(&r);
+	for (int i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/healer-test-executor-XXXXXX";
@@ -736,6 +767,7 @@ int main(int argc, char **argv)
 	RUN(test_concurrent);
 	RUN(test_builtin_chmod_x);
 	RUN(test_builtin_drop_caches);
+	RUN(test_builtin_in_child);
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_(access(tmpdir, F_OK) < 0, "temp dir %s left behind", tmpdir);

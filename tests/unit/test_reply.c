@@ -256,6 +256,25 @@ TEST(test_tokenise)
 	}
 }
 
+TEST(test_review_findings)
+{
+	static const char *const shell[] = {"systemctl restart nginx|"};
+	LlmReply *r;
+
+	/* Escaped control characters decode in cJSON: the diagnosis is made plain. */
+	r = parse_ok("{\"diagnosis\": \"ok\\u001b]2;owned\\u0007\\u001b[2J \\u009b x \u00e9\", "
+		     "\"commands\": []}");
+	if (r)
+		CHECK_STR(r->diagnosis, "ok?]2;owned??[2J ?? x \u00e9");
+	llm_reply_free(r);
+	/* Quoted evidence in a text or log block is not a proposal. */
+	expect_texts("The log says:\n```text\nrm -rf / ; reboot\n```\n```log\n$(id)\n```\n"
+		     "Fix:\n```Bash\nsystemctl restart nginx\n```\n",
+		     shell, 1);
+	expect_texts("```python\nimport os\n```\n~~~ console\nsystemctl restart nginx\n~~~\n",
+		     shell, 1);
+}
+
 int main(void)
 {
 	RUN(test_json_plan);
@@ -263,5 +282,6 @@ int main(void)
 	RUN(test_reply_caps);
 	RUN(test_text_sources);
 	RUN(test_tokenise);
+	RUN(test_review_findings);
 	return harness_finish();
 }

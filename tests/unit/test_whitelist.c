@@ -7,6 +7,8 @@
 #include "whitelist/whitelist.h"
 
 static Whitelist *wl;
+/* The administrator's own request: any unit that is not protected. */
+static const WlVetOptions any = {.allow_any_unit = true};
 
 /* Vets one JSON-style proposal; returns r and fills reason/argv0..n. */
 static int vet1(const char *action, const char *name, const char *value, WlCommand **ret,
@@ -17,7 +19,7 @@ static int vet1(const char *action, const char *name, const char *value, WlComma
 	int r;
 
 	a.value = v;
-	r = wl_vet(wl, action, name ? &a : NULL, name ? 1 : 0, NULL, ret, reason, len);
+	r = wl_vet(wl, action, name ? &a : NULL, name ? 1 : 0, &any, ret, reason, len);
 	free(v);
 	return r;
 }
@@ -184,10 +186,10 @@ TEST(test_template_protect)
 	char reason[256] = "", *errors = NULL;
 
 	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, 0);
-	CHECK_INT(wl_vet(w, "r", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
 	CHECK_CONTAINS(reason, "protected");
 	a.value = "agetty";
-	CHECK_INT(wl_vet(w, "r", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, 0);
 	wl_command_free(c);
 	wl_free(w);
 	free(errors);
@@ -252,13 +254,13 @@ TEST(test_vet_shape)
 
 	CHECK_INT(wl_vet(wl, "reboot", NULL, 0, NULL, &c, reason, sizeof reason), ==, -ENOENT);
 	CHECK_CONTAINS(reason, "unknown action");
-	CHECK_INT(wl_vet(wl, "restart_service", NULL, 0, NULL, &c, reason, sizeof reason), ==,
+	CHECK_INT(wl_vet(wl, "restart_service", NULL, 0, &any, &c, reason, sizeof reason), ==,
 		  -EPERM);
 	CHECK_CONTAINS(reason, "needs parameter 'unit'");
-	CHECK_INT(wl_vet(wl, "restart_service", two, 2, NULL, &c, reason, sizeof reason), ==,
+	CHECK_INT(wl_vet(wl, "restart_service", two, 2, &any, &c, reason, sizeof reason), ==,
 		  -EPERM);
 	CHECK_CONTAINS(reason, "given twice");
-	CHECK_INT(wl_vet(wl, "restart_service", extra, 2, NULL, &c, reason, sizeof reason), ==,
+	CHECK_INT(wl_vet(wl, "restart_service", extra, 2, &any, &c, reason, sizeof reason), ==,
 		  -EPERM);
 	CHECK_CONTAINS(reason, "no parameter 'force'");
 	CHECK_INT(wl_vet(wl, "clear_cache", extra, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
@@ -304,7 +306,7 @@ static int vet_line(Whitelist *w, const char *line, WlCommand **c, char *reason,
 	snprintf(buf, sizeof buf, "%s", line);
 	for (char *s = buf, *save = NULL; (s = strtok_r(s, " ", &save)) && n < 40; s = NULL)
 		tok[n++] = s;
-	return wl_vet_tokens(w, tok, n, NULL, c, reason, len);
+	return wl_vet_tokens(w, tok, n, &any, c, reason, len);
 }
 
 TEST(test_tokens)
@@ -388,26 +390,140 @@ TEST(test_patterns)
 	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, 0);
 	if (!w)
 		return;
-	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	CHECK_INT(wl_vet(w, "a", &a, 1, &any, &c, reason, sizeof reason), ==, 0);
 	c = wl_command_free(c);
 	a.value = "123";
-	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, 0);
+	CHECK_INT(wl_vet(w, "a", &a, 1, &any, &c, reason, sizeof reason), ==, 0);
 	c = wl_command_free(c);
 	/* An alternation must not loosen the anchors: "abc123" is neither. */
 	a.value = "abc123";
-	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(wl_vet(w, "a", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
 	a.value = "1abc";
-	CHECK_INT(wl_vet(w, "a", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(wl_vet(w, "a", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
 
 	memset(bomb, 'x', sizeof bomb);
 	bomb[sizeof bomb - 2] = 'y';
 	bomb[sizeof bomb - 1] = '\0';
 	a.value = bomb;
 	t0 = util_now_usec();
-	CHECK_INT(wl_vet(w, "b", &a, 1, NULL, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_INT(wl_vet(w, "b", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
 	CHECK_CONTAINS(reason, "pattern matching failed");
 	CHECK_(util_now_usec() - t0 < 10 * USEC_PER_SEC, "match limit did not stop the bomb");
 	wl_free(w);
+	free(errors);
+}
+
+/* Findings of a review, each pinned. */
+TEST(test_unit_rules)
+{
+	static const char loose[] =
+		"[healer]\nprotect = ssh.service\nunit_dirs = /nonexistent\n"
+		"[action r]\nmatch = systemctl restart {unit}\n"
+		"exec = /usr/bin/systemctl restart -- {unit}\nparam unit = unit [^/]+\n";
+	static const char *const never[] = {"systemd-exit",	  "rescue.service",
+					    "emergency",	  "debug-shell.service",
+					    "getty@tty1.service", "user@0.service",
+					    "modprobe@dccp",	  "healer.service",
+					    "systemd-suspend",	  "user-runtime-dir@0.service"};
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	WlArg a = {"unit", "nginx"};
+	char reason[256], *errors = NULL;
+
+	/* No evidence unit and no administrator's request: no unit at all. */
+	CHECK_INT(wl_vet(wl, "restart_service", &a, 1, NULL, &c, reason, sizeof reason), ==,
+		  -EPERM);
+	CHECK_CONTAINS(reason, "no evidence unit");
+	{
+		WlVetOptions none = {0};
+
+		CHECK_INT(wl_vet(wl, "restart_service", &a, 1, &none, &c, reason, sizeof reason),
+			  ==, -EPERM);
+	}
+	/* Units that shut down, suspend, open shells or consoles: never. */
+	for (size_t i = 0; i < ELEMENTSOF(never); i++) {
+		a.value = never[i];
+		CHECK_(wl_vet(wl, "restart_service", &a, 1, &any, &c, reason, sizeof reason) ==
+			       -EPERM,
+		       "%s allowed", never[i]);
+	}
+	/* Globs are refused whatever the pattern allows. */
+	CHECK_INT(wl_parse("loose", loose, sizeof loose - 1, &w, &errors), ==, 0);
+	if (w) {
+		static const char *const globs[] = {"s*", "ss[h]", "systemd-journal?.service",
+						    "ssh\\x2eservice", "ng~inx"};
+
+		for (size_t i = 0; i < ELEMENTSOF(globs); i++) {
+			a.value = globs[i];
+			CHECK_(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason) == -EPERM,
+			       "%s allowed", globs[i]);
+			CHECK_CONTAINS(reason, "not a unit name");
+		}
+		a.value = "nginx";
+		CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, 0);
+		c = wl_command_free(c);
+	}
+	wl_free(w);
+	free(errors);
+}
+
+/* An instance of an aliased template is the aliased template's instance. */
+TEST(test_template_alias)
+{
+	char conf[1024], dir[300], p[400];
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	WlArg a = {"unit", "tty@tty1.service"};
+	char reason[256], *errors = NULL;
+
+	snprintf(dir, sizeof dir, "%s/units2", fixture_root);
+	mkdir(dir, 0755);
+	snprintf(p, sizeof p, "%s/console@.service", dir);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	snprintf(p, sizeof p, "%s/tty@.service", dir);
+	CHECK_INT(symlink("console@.service", p), ==, 0);
+	snprintf(conf, sizeof conf,
+		 "[healer]\nprotect = console@.service\nunit_dirs = %s\n"
+		 "[action r]\nmatch = systemctl restart {unit}\n"
+		 "exec = /usr/bin/systemctl restart -- {unit}\n"
+		 "param unit = unit [a-z@0-9]+\\.service\n",
+		 dir);
+	CHECK_INT(wl_parse("t", conf, strlen(conf), &w, &errors), ==, 0);
+	if (!w)
+		return;
+	CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "protected");
+	wl_free(w);
+	free(errors);
+	w = NULL;
+	/* Protecting one instance protects it under the alias too. */
+	snprintf(conf, sizeof conf,
+		 "[healer]\nprotect = console@tty1.service\nunit_dirs = %s\n"
+		 "[action r]\nmatch = systemctl restart {unit}\n"
+		 "exec = /usr/bin/systemctl restart -- {unit}\n"
+		 "param unit = unit [a-z@0-9]+\\.service\n",
+		 dir);
+	CHECK_INT(wl_parse("t", conf, strlen(conf), &w, &errors), ==, 0);
+	if (!w)
+		return;
+	CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, -EPERM);
+	a.value = "tty@tty2.service";
+	CHECK_INT(wl_vet(w, "r", &a, 1, &any, &c, reason, sizeof reason), ==, 0);
+	wl_command_free(c);
+	wl_free(w);
+	free(errors);
+}
+
+TEST(test_path_not_in_exec)
+{
+	static const char conf[] = "[action t]\nmatch = truncate {path}\n"
+				   "exec = /usr/bin/truncate -s 0 {path}\n"
+				   "param path = path /var/log/[a-z]+\n";
+	Whitelist *w = NULL;
+	char *errors = NULL;
+
+	CHECK_INT(wl_parse("t", conf, sizeof conf - 1, &w, &errors), ==, -EINVAL);
+	CHECK_CONTAINS(errors, "t:3: [action t] path parameter 'path' may be used by a builtin");
 	free(errors);
 }
 
@@ -441,6 +557,9 @@ int main(void)
 	RUN(test_tokens);
 	RUN(test_first_match_wins);
 	RUN(test_patterns);
+	RUN(test_unit_rules);
+	RUN(test_template_alias);
+	RUN(test_path_not_in_exec);
 	RUN(test_command_words);
 	wl_free(wl);
 	fixture_remove();
