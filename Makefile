@@ -37,7 +37,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz clean format check-deps-quiet
+.PHONY: all deps test tests run lint fuzz clean format bench bench-journal
 
 all: $(BUILD)/healer
 
@@ -78,6 +78,13 @@ test: deps
 run: deps
 	$(MAKE) all
 	@tools/run.sh $(BUILD)/healer
+
+# Figures, not assertions: speed against a reference tool in the same run.
+bench: bench-journal
+
+bench-journal: deps
+	$(MAKE) SANITIZE=0 all
+	python3 bench/journal.py build/healer
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
 FUZZ_SECONDS ?= 30

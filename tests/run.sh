@@ -35,7 +35,7 @@ for t in "$build"/tests/test_*; do
 	name=$(basename "$t")
 	timeout 600 "$t" >"$out" 2>&1
 	rc=$?
-	sed "s/^/[$name] /" "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |^info: ' || true
+	sed "s/^/[$name] /" "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |\] info: ' || true
 	count "$name" "$out" $rc
 done
 for r in "$build"/fuzz/replay_*; do
@@ -44,7 +44,7 @@ for r in "$build"/fuzz/replay_*; do
 	target=${name#replay_}
 	timeout 600 "$r" tests/fuzz/corpus/"$target" >"$out" 2>&1
 	rc=$?
-	sed "s/^/[$name] /" "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |^info: ' || true
+	sed "s/^/[$name] /" "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |\] info: ' || true
 	count "$name" "$out" $rc
 done
 for s in tests/cli/test_*.sh; do

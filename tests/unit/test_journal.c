@@ -5,6 +5,7 @@
  * sd-journal. No mocks.
  */
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -12,6 +13,7 @@
 #include "common/util.h"
 #include "healer/cursor.h"
 #include "healer/executor.h"
+#include "healer/follow.h"
 #include "healer/incident.h"
 #include "journal/journal.h"
 
@@ -181,7 +183,7 @@ TEST(test_incidents)
 TEST(test_context)
 {
 	JrReader *r = open_dir(basic_dir, 3);
-	JrEntry e;
+	JrEntry e = {0};
 	char **lines = NULL;
 
 	if (!r)
@@ -361,6 +363,49 @@ TEST(test_flood)
 	jr_free(r);
 }
 
+static unsigned follow_seen;
+
+static void count_entry(const JrEntry *e, void *userdata)
+{
+	(void)e;
+	(void)userdata;
+	follow_seen++;
+}
+
+/* A storm is read in bounded batches: one loop iteration, one batch. */
+TEST(test_follow_batches)
+{
+	FlOptions o = {.lookback_usec = 3650 * USEC_PER_DAY, .batch = 10};
+	char path[128];
+	sd_event *ev = NULL;
+	Follower *f = NULL;
+
+	snprintf(path, sizeof path, "%s/follow-cursor", tmpdir);
+	CHECK_INT(sd_event_new(&ev), >=, 0);
+	CHECK_INT(fl_new(ev, open_dir(basic_dir, 3), cur_file_new(path), &o, count_entry, NULL, &f),
+		  ==, 0);
+	if (!f)
+		return;
+	CHECK_INT(sd_event_run(ev, 0), >, 0);
+	/* Ten read, two of them Healer's own. */
+	CHECK_INT(follow_seen, ==, 8);
+	CHECK_INT(fl_entries_seen(f) + fl_entries_skipped(f), ==, 10);
+	for (int i = 0; i < 20; i++)
+		sd_event_run(ev, 0);
+	CHECK_INT(follow_seen, ==, 61);
+	CHECK_INT(fl_entries_skipped(f), ==, 2);
+	CHECK_INT(fl_last_error(f), ==, 0);
+	f = fl_free(f);
+	/* Restarted from the stored cursor: nothing is read twice. */
+	CHECK_INT(fl_new(ev, open_dir(basic_dir, 3), cur_file_new(path), &o, count_entry, NULL, &f),
+		  ==, 0);
+	for (int i = 0; i < 5; i++)
+		sd_event_run(ev, 0);
+	CHECK_INT(follow_seen, ==, 61);
+	fl_free(f);
+	sd_event_unref(ev);
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -371,12 +416,15 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 
 int main(void)
 {
-	char export[512];
+	char data[PATH_MAX], export[PATH_MAX + 64];
 
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/healer-journal-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return 2;
-	snprintf(export, sizeof export, "%s/journal/basic.export", data_dir());
+	/* Absolute: children of the executor start in /. */
+	if (!realpath(data_dir(), data))
+		return 2;
+	snprintf(export, sizeof export, "%s/journal/basic.export", data);
 	basic_dir = strdup(make_journal(export, "basic"));
 	RUN(test_fields_and_trust);
 	RUN(test_incidents);
@@ -385,6 +433,7 @@ int main(void)
 	RUN(test_open_errors);
 	RUN(test_fingerprint);
 	RUN(test_flood);
+	RUN(test_follow_batches);
 	free((char *)basic_dir);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return harness_finish();
