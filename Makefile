@@ -25,7 +25,8 @@ LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 MODULES  := common whitelist llm journal healer api
 LIB_SRCS := $(filter-out healer/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+EMBEDDED := examples/whitelist.conf examples/rules.conf
 MAIN_OBJ := $(BUILD)/obj/healer/main.o
 LIBHEALER := $(BUILD)/libhealer.a
 
@@ -47,6 +48,16 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The shipped examples, compiled in: the defaults of a fresh machine.
+$(BUILD)/gen/embedded.c: tools/embed.py $(EMBEDDED)
+	@mkdir -p $(dir $@)
+	python3 tools/embed.py $@ embedded_whitelist_conf=examples/whitelist.conf \
+		embedded_rules_conf=examples/rules.conf
+
+$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIBHEALER): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -88,9 +99,9 @@ bench-journal: deps
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
 FUZZ_SECONDS ?= 30
-build/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+build/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) build/gen/embedded.c
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) build/gen/embedded.c $(PKG_LIBS)
 
 fuzz: deps $(LIBFUZZ_BINS)
 	@for t in $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%); do \

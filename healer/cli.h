@@ -14,3 +14,12 @@ int cli_journal(int argc, char **argv);
 
 /* healer builtin chmod-x PATH | drop-caches: a builtin in a child of the daemon. */
 int cli_builtin(int argc, char **argv);
+
+/* healer analyze ...: one analysis, vetted, nothing run. */
+int cli_analyze(int argc, char **argv);
+
+typedef struct Whitelist Whitelist;
+typedef struct LlmRules LlmRules;
+/* The configured file, or the built-in example when the default path is absent. */
+int cli_load_whitelist(const char *path, Whitelist **ret);
+int cli_load_rules(const char *path, LlmRules **ret);

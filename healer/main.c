@@ -26,6 +26,8 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (strcmp(argv[1], "whitelist") == 0)
 		return cli_whitelist(argc - 1, argv + 1);
+	if (strcmp(argv[1], "analyze") == 0)
+		return cli_analyze(argc - 1, argv + 1);
 	if (strcmp(argv[1], "builtin") == 0)
 		return cli_builtin(argc - 1, argv + 1);
 	if (strcmp(argv[1], "journal") == 0)

@@ -107,12 +107,14 @@ static int parse_command(ReplyBuilder *b, const cJSON *c, size_t idx, char *reas
 /*
  * The diagnosis is shown to people: escaped control characters decode to
  * real ones here (\u001b), so C0, DEL and the C1 range U+0080-U+009F become
- * '?'. The text is valid UTF-8 already.
+ * '?' (line breaks and tabs a space). The text is valid UTF-8 already.
  */
 static void plain_text(char *s)
 {
 	for (unsigned char *p = (unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
 		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
 			p[0] = '?', p[1] = '?';

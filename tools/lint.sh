@@ -8,7 +8,7 @@ files=$(git ls-files '*.c' '*.h' 2>/dev/null)
 [ -n "$files" ] || files=$(find . -path ./build -prune -o \( -name '*.c' -o -name '*.h' \) -print)
 rc=0
 banned='\b(system|popen|atoi|atol|strtok|strcpy|strcat|sprintf|vsprintf|gets|execvp|posix_spawnp)[[:space:]]*\('
-if grep -nE "$banned" $files | grep -v 'lint: allow'; then
+if grep -nE "$banned" $files; then
 	echo "lint: banned function (see STYLE.md rule 10)" >&2
 	rc=1
 fi

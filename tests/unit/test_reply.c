@@ -267,6 +267,10 @@ TEST(test_review_findings)
 	if (r)
 		CHECK_STR(r->diagnosis, "ok?]2;owned??[2J ?? x \u00e9");
 	llm_reply_free(r);
+	r = parse_ok("{\"diagnosis\": \"line one\\nline\\ttwo\", \"commands\": []}");
+	if (r)
+		CHECK_STR(r->diagnosis, "line one line two");
+	llm_reply_free(r);
 	/* Quoted evidence in a text or log block is not a proposal. */
 	expect_texts("The log says:\n```text\nrm -rf / ; reboot\n```\n```log\n$(id)\n```\n"
 		     "Fix:\n```Bash\nsystemctl restart nginx\n```\n",

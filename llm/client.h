@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One analysis: the configured provider over HTTP with retries (honouring
+ * the server's hints, jittered exponential backoff otherwise), a circuit
+ * breaker that leaves a failing provider alone for a while, and the offline
+ * rules as the answer whenever the provider cannot give one. Never blocks:
+ * everything runs on the sd-event loop. Every HTTP call is recorded.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "llm/provider.h"
+
+typedef struct LlmRules LlmRules;
+typedef struct LlmClient LlmClient;
+
+typedef struct LlmClientOptions {
+	LlmEndpoint endpoint; /* kind 0: offline rules only */
+	uint64_t timeout_usec;
+	unsigned max_retries;
+	unsigned breaker_failures;     /* failed analyses in a row that open the breaker */
+	uint64_t breaker_cooloff_usec; /* how long it stays open */
+	uint64_t base_backoff_usec;    /* first retry wait without a hint (1 s) */
+	uint64_t max_wait_usec;	       /* a hint longer than this gives up (5 min) */
+} LlmClientOptions;
+
+typedef struct LlmCallRecord {
+	long http_status; /* 0 when no response arrived */
+	uint64_t latency_usec;
+	int64_t tokens_in, tokens_out, tokens_total; /* -1 when not reported */
+	const char *outcome; /* "ok", "retry", "fail", "timeout", "transport", "too_big" */
+	char *error;
+} LlmCallRecord;
+
+typedef struct LlmAnalysis {
+	const char *provider; /* "gemini", "openrouter", "openai" or "rules" */
+	const char *model;    /* NULL for rules */
+	char *reply;	      /* the reply text to vet, or NULL when there is none */
+	bool fallback;	      /* the rules answered because the provider could not */
+	char *error;	      /* why the provider gave no reply, or NULL */
+	const char *rule;     /* the rule that answered, or NULL */
+	size_t n_calls;
+	LlmCallRecord *calls;
+} LlmAnalysis;
+
+/* What the rules need to know of the incident. */
+typedef struct LlmIncidentInput {
+	const char *unit;
+	int priority;
+	const char *message;
+} LlmIncidentInput;
+
+/* Called once, from the loop; takes ownership of a (free with llm_analysis_free()). */
+typedef void (*llm_analysis_fn)(LlmAnalysis *a, void *userdata);
+
+/* rules (may be NULL) is borrowed and must outlive the client. */
+int llm_client_new(sd_event *e, const LlmClientOptions *opts, const LlmRules *rules,
+		   LlmClient **ret);
+/* Cancels analyses still running; their callbacks are not called. */
+LlmClient *llm_client_free(LlmClient *c);
+
+/*
+ * Starts one analysis. system/user are the prompt (ignored by the rules),
+ * arg_names the catalogue's parameter names for the response schema.
+ */
+int llm_client_analyze(LlmClient *c, const char *system, const char *user,
+		       const char *const *arg_names, const LlmIncidentInput *in,
+		       llm_analysis_fn done, void *userdata);
+
+bool llm_client_breaker_open(const LlmClient *c);
+LlmAnalysis *llm_analysis_free(LlmAnalysis *a);

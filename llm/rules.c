@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The offline provider's rules. Parsing mirrors the whitelist's parser: every
+ * error is collected as "file:line: message" and the file is accepted only
+ * when there are none. Matching turns a message into the JSON plan a model
+ * would send, so that the plan meets the same reply parser and whitelist.
+ *
+ * A journal line is attacker input. Patterns therefore run with match, depth
+ * and heap limits and a work budget (pcre2's match limit alone counts per
+ * starting position, so a long message multiplies it), and the plan is built
+ * with cJSON: a message can fill a value, never shape the JSON around it.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "llm/reply.h"
+#include "llm/rules.h"
+
+#define MAX_ERRORS 100
+/* Per pcre2_match() starting position, as in the whitelist. */
+#define MATCH_LIMIT    100000
+#define DEPTH_LIMIT    5000
+#define HEAP_LIMIT_KIB 8192
+/* Items visited by one pattern over one message, all starting positions together. */
+#define MATCH_BUDGET 200000UL
+
+typedef struct RuleArg {
+	char *name;
+	char *value; /* as written: literal text and {placeholders} */
+} RuleArg;
+
+typedef struct RuleCommand {
+	char *action;
+	size_t n_args;
+	RuleArg args[LLM_RULES_MAX_ARGS];
+	unsigned line;
+} RuleCommand;
+
+typedef struct Rule {
+	char *name;
+	unsigned line;
+	char *description;
+	char *diagnosis;
+	pcre2_code *unit_re; /* NULL: any unit, or none */
+	pcre2_code *message_re;
+	int max_priority; /* -1: any priority */
+	size_t n_commands;
+	RuleCommand commands[LLM_RULES_MAX_PROPOSE];
+} Rule;
+
+struct LlmRules {
+	size_t n;
+	Rule *rules;
+	pcre2_match_context *mctx;
+};
+
+typedef struct Parser {
+	const char *name;
+	unsigned line;
+	LlmRules *rules;
+	Rule *rule;    /* the section being read, or NULL */
+	bool skipping; /* inside a section whose header was refused */
+	bool seen_description, seen_unit, seen_message, seen_priority, seen_diagnosis;
+	unsigned message_line, n_propose;
+	struct {
+		unsigned line, seq;
+		char *msg;
+	} err[MAX_ERRORS + 1];
+	unsigned n_errors;
+	bool oom;
+} Parser;
+
+_printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (p->n_errors > MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (p->n_errors == MAX_ERRORS)
+		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
+	p->err[p->n_errors].line = p->line;
+	p->err[p->n_errors].seq = p->n_errors;
+	p->err[p->n_errors].msg = strdup(msg);
+	if (!p->err[p->n_errors].msg)
+		p->oom = true;
+	p->n_errors++;
+}
+
+/* Line order; errors of one line keep the order they were found in. */
+static int by_line(const void *a, const void *b)
+{
+	const unsigned *x = a, *y = b; /* line, then seq */
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+static char *join_errors(Parser *p)
+{
+	size_t n = 1, used = 0;
+	char *s;
+
+	qsort(p->err, p->n_errors, sizeof p->err[0], by_line);
+	for (unsigned i = 0; i < p->n_errors; i++)
+		n += strlen(p->name) + (p->err[i].msg ? strlen(p->err[i].msg) : 0) + 16;
+	s = malloc(n);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < p->n_errors; i++)
+		used += (size_t)snprintf(s + used, n - used, "%s:%u: %s\n", p->name, p->err[i].line,
+					 p->err[i].msg ? p->err[i].msg : "out of memory");
+	return s;
+}
+
+static void free_errors(Parser *p)
+{
+	for (unsigned i = 0; i < p->n_errors && i <= MAX_ERRORS; i++)
+		free(p->err[i].msg);
+	p->n_errors = 0;
+}
+
+/* Length of the strict UTF-8 sequence at s (no overlongs, surrogates or > U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2, cp = c & 0x1fu;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 3, cp = c & 0x0fu;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 4, cp = c & 0x07u;
+	else
+		return 0;
+	if (n < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if (need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		return 0;
+	if (need == 4 && (cp < 0x10000 || cp > 0x10ffff))
+		return 0;
+	return need;
+}
+
+static bool is_utf8(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			return false;
+	return true;
+}
+
+static bool is_name(const char *s, size_t n, bool dash)
+{
+	if (n == 0 || n > LLM_RULES_MAX_NAME)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || (dash && s[i] == '-')))
+			return false;
+	return true;
+}
+
+/* An argument name, as the whitelist spells its parameters. */
+static bool is_arg_name(const char *s, size_t n)
+{
+	if (n == 0 || n > LLM_RULES_MAX_NAME || isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static void rule_done(Rule *r)
+{
+	free(r->name);
+	free(r->description);
+	free(r->diagnosis);
+	pcre2_code_free(r->unit_re);
+	pcre2_code_free(r->message_re);
+	for (size_t i = 0; i < r->n_commands; i++) {
+		free(r->commands[i].action);
+		for (size_t j = 0; j < r->commands[i].n_args; j++) {
+			free(r->commands[i].args[j].name);
+			free(r->commands[i].args[j].value);
+		}
+	}
+}
+
+LlmRules *llm_rules_free(LlmRules *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++)
+		rule_done(&r->rules[i]);
+	free(r->rules);
+	pcre2_match_context_free(r->mctx);
+	free(r);
+	return NULL;
+}
+
+/*
+ * Auto-callouts visit every pattern item, so the budget counts work across
+ * all starting positions, where pcre2's match limit restarts at each.
+ */
+static pcre2_code *compile(Parser *p, const char *key, const char *pattern, uint32_t extra)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *re;
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C |
+				   PCRE2_AUTO_CALLOUT | extra,
+			   &errcode, &erroff, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+
+		if (errcode == PCRE2_ERROR_HEAP_FAILED) {
+			p->oom = true;
+			return NULL;
+		}
+		pcre2_get_error_message(errcode, msg, sizeof msg);
+		perr(p, "%s: bad pattern at offset %zu: %s", key, (size_t)erroff,
+		     (const char *)msg);
+	}
+	return re;
+}
+
+static int parse_priority(const char *s)
+{
+	static const char *const names[] = {"emerg",   "alert",  "crit", "err",
+					    "warning", "notice", "info", "debug"};
+
+	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+		return s[0] - '0';
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Every '{' opens one {NAME} that closes before the next brace; names are checked later. */
+static int check_braces(Parser *p, const char *arg, const char *value)
+{
+	for (const char *s = value; (s = strpbrk(s, "{}"));) {
+		const char *close;
+
+		if (*s == '}') {
+			perr(p, "propose: stray '}' in argument '%s'", arg);
+			return -EINVAL;
+		}
+		close = strpbrk(s + 1, "{}");
+		if (!close || *close == '{') {
+			perr(p, "propose: '{' without '}' in argument '%s'", arg);
+			return -EINVAL;
+		}
+		if (close == s + 1) {
+			perr(p, "propose: empty placeholder {} in argument '%s'", arg);
+			return -EINVAL;
+		}
+		s = close + 1;
+	}
+	return 0;
+}
+
+static int parse_arg(Parser *p, RuleCommand *c, const char *word, size_t n)
+{
+	const char *eq = memchr(word, '=', n);
+	size_t nlen = eq ? (size_t)(eq - word) : n;
+	RuleArg *a;
+
+	if (!eq || !is_arg_name(word, nlen)) {
+		perr(p, "propose: '%.*s' is not NAME=VALUE (NAME: lower case letters, digits, '_')",
+		     (int)n, word);
+		return -EINVAL;
+	}
+	if (nlen + 1 == n) {
+		perr(p, "propose: argument '%.*s' has an empty value", (int)nlen, word);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_args; i++)
+		if (strlen(c->args[i].name) == nlen && memcmp(c->args[i].name, word, nlen) == 0) {
+			perr(p, "propose: argument '%.*s' given twice", (int)nlen, word);
+			return -EINVAL;
+		}
+	if (c->n_args >= LLM_RULES_MAX_ARGS) {
+		perr(p, "propose: more than %d arguments", LLM_RULES_MAX_ARGS);
+		return -E2BIG;
+	}
+	a = &c->args[c->n_args];
+	a->name = util_strndup(word, nlen);
+	a->value = util_strndup(eq + 1, n - nlen - 1);
+	if (!a->name || !a->value) {
+		free(a->name);
+		free(a->value);
+		return -ENOMEM;
+	}
+	c->n_args++;
+	return check_braces(p, a->name, a->value);
+}
+
+static void command_done(RuleCommand *c)
+{
+	free(c->action);
+	for (size_t i = 0; i < c->n_args; i++) {
+		free(c->args[i].name);
+		free(c->args[i].value);
+	}
+}
+
+/* "ACTION [NAME=VALUE ...]", split on blanks, no quoting: values are single words. */
+static int parse_propose(Parser *p, Rule *r, const char *value)
+{
+	RuleCommand c = {.line = p->line};
+	const char *s = value;
+	size_t n;
+	int ret = 0;
+
+	if (++p->n_propose > LLM_RULES_MAX_PROPOSE) {
+		perr(p, "more than %d propose lines", LLM_RULES_MAX_PROPOSE);
+		return -E2BIG;
+	}
+	for (const char *t = value; *t; t++)
+		if ((unsigned char)*t < 0x20 && *t != '\t') {
+			perr(p, "propose: control character");
+			return -EINVAL;
+		} else if ((unsigned char)*t > 0x7e) {
+			perr(p, "propose: only printable ASCII is allowed");
+			return -EINVAL;
+		}
+	n = strcspn(s, " \t");
+	if (!is_name(s, n, true)) {
+		perr(p, "propose: action '%.*s' must be letters, digits, '_' or '-' (at most %d)",
+		     (int)n, s, LLM_RULES_MAX_NAME);
+		return -EINVAL;
+	}
+	c.action = util_strndup(s, n);
+	if (!c.action)
+		return -ENOMEM;
+	for (s += n; *(s += strspn(s, " \t")); s += n) {
+		int k;
+
+		n = strcspn(s, " \t");
+		k = parse_arg(p, &c, s, n);
+		if (k == -ENOMEM || k == -E2BIG) {
+			ret = k;
+			break;
+		}
+		if (k < 0)
+			ret = k;
+	}
+	if (ret < 0) {
+		command_done(&c);
+		return ret;
+	}
+	r->commands[r->n_commands++] = c;
+	return 0;
+}
+
+static int set_text(Parser *p, const char *key, bool *seen, char **field, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (*seen)
+		perr(p, "%s set twice", key);
+	*seen = true;
+	if (n > LLM_RULES_MAX_TEXT) {
+		perr(p, "%s is %zu bytes, over the %d-byte cap", key, n, LLM_RULES_MAX_TEXT);
+		return -E2BIG;
+	}
+	if (!is_utf8(value)) {
+		perr(p, "%s is not valid UTF-8", key);
+		return -EINVAL;
+	}
+	free(*field);
+	*field = strdup(value);
+	return *field ? 0 : -ENOMEM;
+}
+
+static int rule_key(Parser *p, const char *key, const char *value)
+{
+	Rule *r = p->rule;
+
+	if (strcmp(key, "description") == 0)
+		return set_text(p, key, &p->seen_description, &r->description, value);
+	if (strcmp(key, "diagnosis") == 0)
+		return set_text(p, key, &p->seen_diagnosis, &r->diagnosis, value);
+	if (strcmp(key, "unit") == 0 || strcmp(key, "message") == 0) {
+		bool unit = key[0] == 'u';
+		bool *seen = unit ? &p->seen_unit : &p->seen_message;
+		pcre2_code **re = unit ? &r->unit_re : &r->message_re;
+
+		if (*seen) {
+			perr(p, "%s set twice", key);
+			return -EINVAL;
+		}
+		*seen = true;
+		if (!unit)
+			p->message_line = p->line;
+		/* A unit must match as a whole; a message is searched. */
+		*re = compile(p, key, value,
+			      unit ? PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY : 0);
+		if (p->oom)
+			return -ENOMEM;
+		return *re ? 0 : -EINVAL;
+	}
+	if (strcmp(key, "priority") == 0) {
+		if (p->seen_priority)
+			perr(p, "priority set twice");
+		p->seen_priority = true;
+		r->max_priority = parse_priority(value);
+		if (r->max_priority < 0) {
+			perr(p,
+			     "priority: '%s' is not 0-7 or a level (emerg, alert, crit, err, "
+			     "warning, notice, info, debug)",
+			     value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "propose") == 0)
+		return parse_propose(p, r, value);
+	perr(p,
+	     "unknown key '%s' in [rule %s] (known: description, unit, message, priority, "
+	     "diagnosis, propose)",
+	     key, r->name);
+	return -EINVAL;
+}
+
+static bool has_group(const pcre2_code *re, const char *name, size_t n)
+{
+	uint32_t count = 0, size = 0;
+	PCRE2_SPTR table = NULL;
+
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t i = 0; i < count; i++) {
+		const char *e = (const char *)table + (size_t)i * size + 2; /* after the number */
+
+		if (strlen(e) == n && memcmp(e, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "{unit}, {a}, {b}": what a VALUE of this rule may use, for messages. */
+static void known_placeholders(const pcre2_code *re, char *buf, size_t len)
+{
+	uint32_t count = 0, size = 0;
+	PCRE2_SPTR table = NULL;
+	size_t used;
+
+	(void)util_snprintf(buf, len, "{unit}");
+	if (!re)
+		return;
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t i = 0; i < count; i++) {
+		used = strlen(buf);
+		if (util_snprintf(buf + used, len - used, ", {%s}",
+				  (const char *)table + (size_t)i * size + 2) < 0) {
+			buf[used] = '\0';
+			return;
+		}
+	}
+}
+
+/* Every {NAME} of every propose line must be {unit} or a named group of message. */
+static void check_placeholders(Parser *p, const Rule *r)
+{
+	char known[256];
+
+	known_placeholders(r->message_re, known, sizeof known);
+	for (size_t i = 0; i < r->n_commands; i++) {
+		const RuleCommand *c = &r->commands[i];
+
+		p->line = c->line;
+		for (size_t j = 0; j < c->n_args; j++)
+			for (const char *s = c->args[j].value; (s = strchr(s, '{')); s++) {
+				size_t n = strcspn(s + 1, "}");
+
+				if ((n == 4 && strncmp(s + 1, "unit", 4) == 0) ||
+				    has_group(r->message_re, s + 1, n))
+					continue;
+				perr(p, "propose: unknown placeholder {%.*s} (known: %s)", (int)n,
+				     s + 1, known);
+			}
+	}
+}
+
+/* Cross-checks a rule once its section has ended. */
+static void finish_rule(Parser *p)
+{
+	Rule *r = p->rule;
+	unsigned saved = p->line;
+
+	if (!r)
+		return;
+	p->line = r->line;
+	if (!p->seen_message)
+		perr(p, "[rule %s] has no message = line", r->name);
+	if (p->n_propose == 0)
+		perr(p, "[rule %s] has no propose = line", r->name);
+	if (r->message_re && has_group(r->message_re, "unit", 4)) {
+		p->line = p->message_line;
+		perr(p, "message: a group named 'unit' would hide {unit}; rename it");
+	}
+	/* A message that did not compile has unknown groups: its error is enough. */
+	if (!p->seen_message || r->message_re)
+		check_placeholders(p, r);
+	p->line = saved;
+}
+
+static void reset_section(Parser *p)
+{
+	p->seen_description = p->seen_unit = p->seen_message = false;
+	p->seen_priority = p->seen_diagnosis = false;
+	p->message_line = p->n_propose = 0;
+}
+
+static int begin_section(Parser *p, const char *hdr)
+{
+	LlmRules *rules = p->rules;
+	Rule *nr;
+
+	finish_rule(p);
+	reset_section(p);
+	p->rule = NULL;
+	p->skipping = true; /* until the header below proves valid */
+	if (strncmp(hdr, "rule", 4) != 0 || (hdr[4] != ' ' && hdr[4] != '\t')) {
+		perr(p, "unknown section [%s] (known: [rule NAME])", hdr);
+		return -EINVAL;
+	}
+	hdr += 4;
+	hdr += strspn(hdr, " \t");
+	if (!is_name(hdr, strlen(hdr), true)) {
+		perr(p, "rule name '%s' must be letters, digits, '_' or '-' (at most %d)", hdr,
+		     LLM_RULES_MAX_NAME);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < rules->n; i++)
+		if (strcmp(rules->rules[i].name, hdr) == 0) {
+			perr(p, "rule '%s' defined twice (first on line %u)", hdr,
+			     rules->rules[i].line);
+			return -EINVAL;
+		}
+	if (rules->n >= LLM_RULES_MAX_RULES) {
+		perr(p, "more than %d rules", LLM_RULES_MAX_RULES);
+		return -E2BIG;
+	}
+	nr = realloc(rules->rules, (rules->n + 1) * sizeof *nr);
+	if (!nr)
+		return -ENOMEM;
+	rules->rules = nr;
+	p->rule = &nr[rules->n];
+	*p->rule = (Rule){.line = p->line, .max_priority = -1};
+	p->rule->name = strdup(hdr);
+	if (!p->rule->name)
+		return -ENOMEM;
+	rules->n++;
+	p->skipping = false;
+	return 0;
+}
+
+static char *strip(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_line(Parser *p, char *line)
+{
+	char *s = strip(line), *eq, *key, *value;
+
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t') {
+			perr(p, "control character in line");
+			return -EINVAL;
+		}
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		size_t n = strlen(s);
+
+		if (s[n - 1] != ']') {
+			finish_rule(p);
+			reset_section(p);
+			perr(p, "section header must end with ']'");
+			p->rule = NULL;
+			p->skipping = true;
+			return -EINVAL;
+		}
+		s[n - 1] = '\0';
+		return begin_section(p, strip(s + 1));
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		perr(p, "expected 'key = value', '[rule NAME]' or a comment");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = strip(s);
+	value = strip(eq + 1);
+	if (p->skipping)
+		return 0; /* the section header was already reported */
+	if (!p->rule) {
+		perr(p, "'%s' outside of a [rule NAME] section", key);
+		return -EINVAL;
+	}
+	if (*value == '\0') {
+		perr(p, "'%s' has an empty value", key);
+		return -EINVAL;
+	}
+	return rule_key(p, key, value);
+}
+
+int llm_rules_parse(const char *name, const char *buf, size_t len, LlmRules **ret,
+		    char **ret_errors)
+{
+	Parser p = {.name = name ? name : "rules"};
+	_cleanup_(llm_rules_freep) LlmRules *rules = NULL;
+	const char *s = buf, *end = buf + len;
+	int r = 0;
+
+	if (ret_errors)
+		*ret_errors = NULL;
+	if (len > LLM_RULES_MAX_FILE_BYTES) {
+		perr(&p, "file is %zu bytes, over the %d-byte cap", len, LLM_RULES_MAX_FILE_BYTES);
+		goto out;
+	}
+	if (memchr(buf, '\0', len)) {
+		perr(&p, "file holds a NUL byte");
+		goto out;
+	}
+	rules = calloc(1, sizeof *rules);
+	if (!rules)
+		return -ENOMEM;
+	rules->mctx = pcre2_match_context_create(NULL);
+	if (!rules->mctx)
+		return -ENOMEM;
+	pcre2_set_match_limit(rules->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(rules->mctx, DEPTH_LIMIT);
+	pcre2_set_heap_limit(rules->mctx, HEAP_LIMIT_KIB);
+	p.rules = rules;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		char line[LLM_RULES_MAX_LINE + 1];
+
+		p.line++;
+		if (n > LLM_RULES_MAX_LINE) {
+			perr(&p, "line longer than %d bytes", LLM_RULES_MAX_LINE);
+		} else {
+			memcpy(line, s, n);
+			line[n] = '\0';
+			r = parse_line(&p, line);
+			if (r == -ENOMEM || p.oom)
+				break;
+		}
+		s += n + (nl ? 1 : 0);
+	}
+	if (r != -ENOMEM && !p.oom)
+		finish_rule(&p);
+	if (p.oom || r == -ENOMEM) {
+		free_errors(&p);
+		return -ENOMEM;
+	}
+	if (p.n_errors == 0 && rules->n == 0)
+		perr(&p, "no [rule NAME] section");
+out:
+	if (p.n_errors > 0) {
+		r = 0;
+		if (ret_errors) {
+			*ret_errors = join_errors(&p);
+			if (!*ret_errors)
+				r = -ENOMEM;
+		}
+		free_errors(&p);
+		if (r == -ENOMEM)
+			return r;
+		return len > LLM_RULES_MAX_FILE_BYTES ? -E2BIG : -EINVAL;
+	}
+	*ret = TAKE_PTR(rules);
+	return 0;
+}
+
+int llm_rules_load(const char *path, LlmRules **ret, char **ret_errors)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (ret_errors)
+		*ret_errors = NULL;
+	r = util_read_file(path, LLM_RULES_MAX_FILE_BYTES, &buf, &len);
+	if (r < 0) {
+		if (ret_errors) {
+			size_t need = strlen(path) + 128;
+			char *m = malloc(need);
+
+			if (!m)
+				return -ENOMEM;
+			if (r == -E2BIG)
+				snprintf(m, need, "%s: file is over the %d-byte cap\n", path,
+					 LLM_RULES_MAX_FILE_BYTES);
+			else
+				snprintf(m, need, "%s: %s\n", path, strerror(-r));
+			*ret_errors = m;
+		}
+		return r;
+	}
+	return llm_rules_parse(path, buf, len, ret, ret_errors);
+}
+
+size_t llm_rules_count(const LlmRules *r)
+{
+	return r ? r->n : 0;
+}
+
+const char *llm_rules_name(const LlmRules *r, size_t i)
+{
+	return r && i < r->n ? r->rules[i].name : NULL;
+}
+
+/* ---- matching ---- */
+
+static int budget_callout(pcre2_callout_block *b, void *data)
+{
+	unsigned long *left = data;
+
+	(void)b;
+	if (*left == 0)
+		return PCRE2_ERROR_CALLOUT; /* aborts the match: no match */
+	(*left)--;
+	return 0;
+}
+
+typedef struct Matcher {
+	pcre2_match_context *mctx; /* a copy that counts into left */
+	unsigned long left;
+} Matcher;
+
+/* Returns 1 on a match (md filled), 0 on none or an exhausted limit, -ENOMEM. */
+static int run(Matcher *m, const pcre2_code *re, const char *s, size_t n, pcre2_match_data *md)
+{
+	int rc;
+
+	m->left = MATCH_BUDGET;
+	rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, md, m->mctx);
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return -ENOMEM;
+	return rc > 0;
+}
+
+typedef struct Buf {
+	char *s;
+	size_t n;
+} Buf;
+
+/* Appends [s, s+n), with each invalid UTF-8 sequence as U+FFFD. -E2BIG past the cap. */
+static int buf_add(Buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0, k; i < n; i += k) {
+		const char *add = s + i;
+		size_t addn;
+
+		k = utf8_len((const unsigned char *)s + i, n - i);
+		addn = k;
+		if (k == 0) {
+			add = "\xef\xbf\xbd";
+			addn = 3;
+			k = 1;
+		}
+		if (b->n + addn > LLM_RULES_MAX_VALUE)
+			return -E2BIG;
+		memcpy(b->s + b->n, add, addn);
+		b->n += addn;
+	}
+	b->s[b->n] = '\0';
+	return 0;
+}
+
+/*
+ * One VALUE with its placeholders filled in. Returns 1 and a new *ret, 0 when
+ * a placeholder has no value (no unit, an unset or empty group: the rule does
+ * not apply), -E2BIG, -ENOMEM.
+ */
+static int fill(const char *tmpl, const char *unit, pcre2_match_data *md, char **ret)
+{
+	Buf b = {.s = malloc(LLM_RULES_MAX_VALUE + 1)};
+	const char *s = tmpl;
+	int r = 0;
+
+	if (!b.s)
+		return -ENOMEM;
+	b.s[0] = '\0';
+	while (*s && r >= 0) {
+		size_t lit = strcspn(s, "{"), n;
+		char name[256];
+		PCRE2_UCHAR *val = NULL;
+		PCRE2_SIZE vlen = 0;
+		int rc;
+
+		r = buf_add(&b, s, lit);
+		s += lit;
+		if (r < 0 || !*s)
+			break;
+		n = strcspn(s + 1, "}"); /* the parser saw to the closing brace */
+		if (n == 4 && strncmp(s + 1, "unit", 4) == 0) {
+			if (!unit)
+				goto not_applicable;
+			r = buf_add(&b, unit, strlen(unit));
+		} else {
+			if (n >= sizeof name)
+				goto not_applicable;
+			memcpy(name, s + 1, n);
+			name[n] = '\0';
+			rc = pcre2_substring_get_byname(md, (PCRE2_SPTR)name, &val, &vlen);
+			if (rc == PCRE2_ERROR_NOMEMORY) {
+				r = -ENOMEM;
+				break;
+			}
+			if (rc < 0 || vlen == 0) {
+				pcre2_substring_free(val);
+				goto not_applicable;
+			}
+			r = buf_add(&b, (const char *)val, vlen);
+			pcre2_substring_free(val);
+		}
+		s += n + 2;
+	}
+	if (r < 0) {
+		free(b.s);
+		return r;
+	}
+	*ret = b.s;
+	return 1;
+
+not_applicable:
+	free(b.s);
+	return 0;
+}
+
+/*
+ * cJSON writes DEL raw, which the reply parser refuses, and a backslash as
+ * "\\", which the reply parser's guard against an escaped NUL mistakes for
+ * one when the text reads "\u0000". Both become \u escapes: the same value.
+ */
+static size_t json_tidy(const char *s, char *out)
+{
+	size_t n = 0;
+
+	while (*s) {
+		const char *add = s;
+		size_t k = 1;
+
+		if (*s == 0x7f)
+			add = "\\u007f", k = 6;
+		else if (s[0] == '\\' && s[1] == '\\')
+			add = "\\u005c", k = 6, s++;
+		else if (s[0] == '\\')
+			k = 2, s++; /* an escape: its letter goes with it */
+		s++;
+		if (out)
+			memcpy(out + n, add, k);
+		n += k;
+	}
+	if (out)
+		out[n] = '\0';
+	return n;
+}
+
+static int add_command(cJSON *commands, const RuleCommand *c, const char *unit,
+		       pcre2_match_data *md)
+{
+	cJSON *cmd = cJSON_CreateObject(), *args;
+
+	if (!cmd || !cJSON_AddItemToArray(commands, cmd)) {
+		cJSON_Delete(cmd);
+		return -ENOMEM;
+	}
+	if (!cJSON_AddStringToObject(cmd, "action", c->action))
+		return -ENOMEM;
+	args = cJSON_AddObjectToObject(cmd, "args");
+	if (!args)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_args; i++) {
+		_cleanup_free_ char *value = NULL;
+		int r = fill(c->args[i].value, unit, md, &value);
+
+		if (r <= 0)
+			return r;
+		if (!cJSON_AddStringToObject(args, c->args[i].name, value))
+			return -ENOMEM;
+	}
+	return 1;
+}
+
+/* The plan of a rule whose patterns matched: 1 and *ret, 0 (not applicable), -errno. */
+static int build_reply(const Rule *rule, const char *unit, pcre2_match_data *md, char **ret)
+{
+	const char *diagnosis = rule->diagnosis ? rule->diagnosis : rule->description;
+	cJSON *root = cJSON_CreateObject(), *commands;
+	char *printed, *tidy;
+	size_t n;
+	int r = -ENOMEM;
+
+	if (!root)
+		return -ENOMEM;
+	if (diagnosis && !cJSON_AddStringToObject(root, "diagnosis", diagnosis))
+		goto out;
+	commands = cJSON_AddArrayToObject(root, "commands");
+	if (!commands)
+		goto out;
+	for (size_t i = 0; i < rule->n_commands; i++) {
+		r = add_command(commands, &rule->commands[i], unit, md);
+		if (r <= 0)
+			goto out;
+	}
+	r = -ENOMEM;
+	printed = cJSON_PrintUnformatted(root);
+	if (!printed)
+		goto out;
+	n = json_tidy(printed, NULL);
+	if (n > LLM_REPLY_MAX_BYTES) {
+		cJSON_free(printed);
+		r = -E2BIG;
+		goto out;
+	}
+	tidy = malloc(n + 1);
+	if (tidy)
+		json_tidy(printed, tidy);
+	cJSON_free(printed);
+	if (!tidy)
+		goto out;
+	*ret = tidy;
+	r = 1;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+static bool priority_ok(const Rule *rule, int priority)
+{
+	if (rule->max_priority < 0)
+		return true;
+	return priority >= 0 && priority <= 7 && priority <= rule->max_priority;
+}
+
+/* 1 with *ret when the rule applies, 0 when it does not, -errno. */
+static int try_rule(Matcher *m, const Rule *rule, const char *unit, int priority,
+		    const char *message, size_t len, char **ret)
+{
+	pcre2_match_data *md;
+	int r;
+
+	if (!priority_ok(rule, priority))
+		return 0;
+	if (rule->unit_re) {
+		if (!unit)
+			return 0;
+		md = pcre2_match_data_create_from_pattern(rule->unit_re, NULL);
+		if (!md)
+			return -ENOMEM;
+		r = run(m, rule->unit_re, unit, strlen(unit), md);
+		pcre2_match_data_free(md);
+		if (r <= 0)
+			return r;
+	}
+	md = pcre2_match_data_create_from_pattern(rule->message_re, NULL);
+	if (!md)
+		return -ENOMEM;
+	r = run(m, rule->message_re, message, len, md);
+	if (r > 0)
+		r = build_reply(rule, unit, md, ret);
+	pcre2_match_data_free(md);
+	return r;
+}
+
+int llm_rules_match(const LlmRules *r, const char *unit, int priority, const char *message,
+		    char **ret_reply, const char **ret_rule)
+{
+	Matcher m = {0};
+	size_t len;
+	int k = 0;
+
+	if (!r || !message || !ret_reply)
+		return -EINVAL;
+	len = strnlen(message, LLM_RULES_MAX_MESSAGE + 1);
+	if (len > LLM_RULES_MAX_MESSAGE)
+		return 0;
+	if (unit && !*unit)
+		unit = NULL;
+	if (unit && strnlen(unit, LLM_RULES_MAX_UNIT + 1) > LLM_RULES_MAX_UNIT)
+		return 0;
+	m.mctx = pcre2_match_context_copy(r->mctx);
+	if (!m.mctx)
+		return -ENOMEM;
+	pcre2_set_callout(m.mctx, budget_callout, &m.left);
+	for (size_t i = 0; i < r->n; i++) {
+		char *reply = NULL;
+
+		k = try_rule(&m, &r->rules[i], unit, priority, message, len, &reply);
+		if (k > 0) {
+			*ret_reply = reply;
+			if (ret_rule)
+				*ret_rule = r->rules[i].name;
+			break;
+		}
+		if (k < 0)
+			break;
+	}
+	pcre2_match_context_free(m.mctx);
+	return k;
+}

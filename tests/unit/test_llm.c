@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analysis client against a real HTTP server on 127.0.0.1
+ * (tests/llm/fake_llm.py) that speaks the Gemini and OpenAI wire formats and
+ * checks every request it gets. Asserts what Healer sent and what it
+ * concluded. No mocks: real sockets, real curl, real sd-event.
+ */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "common/util.h"
+#include "healer/executor.h"
+#include "healer/plan.h"
+#include "llm/client.h"
+#include "llm/prompt.h"
+#include "llm/rules.h"
+
+#define KEY "test-key-7f3a9c1d"
+
+static char tmpdir[64], base_url[64], log_path[128];
+static sd_event *ev;
+static Whitelist *wl;
+static LlmRules *rules;
+static ExChild *server;
+static const char *const arg_names[] = {"unit", "path", NULL};
+
+static void on_server_exit(ExChild *c, const ExResult *r, void *userdata)
+{
+	(void)c;
+	(void)userdata;
+	fprintf(stderr, "fake LLM server exited early (%d/%d): %s\n", r->exit_status,
+		r->term_signal, r->output);
+}
+
+static int start_server(void)
+{
+	char script[PATH_MAX + 32], data[PATH_MAX], port_file[128];
+	char *argv[] = {"/usr/bin/python3", script,  "--port-file", port_file, "--log",
+			log_path,	    "--key", KEY,	    NULL};
+	const char *d = getenv("HEALER_TEST_DATA");
+	ExOptions o = {.timeout_usec = 600 * USEC_PER_SEC};
+
+	if (!realpath(d ? d : "tests/data", data))
+		return -ENOENT;
+	snprintf(script, sizeof script, "%s/../llm/fake_llm.py", data);
+	snprintf(port_file, sizeof port_file, "%s/port", tmpdir);
+	snprintf(log_path, sizeof log_path, "%s/requests.log", tmpdir);
+	if (ex_spawn(ev, argv, &o, on_server_exit, NULL, &server) < 0)
+		return -EIO;
+	for (int i = 0; i < 500; i++) {
+		char *buf = NULL;
+		size_t len;
+
+		uint64_t port;
+
+		if (util_read_file(port_file, 64, &buf, &len) == 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			if (util_parse_u64(buf, 1, 65535, &port) < 0)
+				return -EINVAL;
+			snprintf(base_url, sizeof base_url, "http://127.0.0.1:%u", (unsigned)port);
+			free(buf);
+			return 0;
+		}
+		sd_event_run(ev, 10 * USEC_PER_MSEC);
+	}
+	return -ETIMEDOUT;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *userdata)
+{
+	(void)p;
+	(void)userdata;
+	return size * n;
+}
+
+/* Zeroes the server's per-scenario attempt counters. */
+static void reset_server(void)
+{
+	CURL *c = curl_easy_init();
+	char url[128];
+
+	snprintf(url, sizeof url, "%s/_reset", base_url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	CHECK_INT(curl_easy_perform(c), ==, CURLE_OK);
+	curl_easy_cleanup(c);
+}
+
+/* The server's log: one JSON object per request. */
+static cJSON *read_log(void)
+{
+	char *buf = NULL;
+	size_t len;
+	cJSON *arr = cJSON_CreateArray();
+
+	if (util_read_file(log_path, 64 << 20, &buf, &len) < 0)
+		return arr;
+	for (char *l = buf, *nl; l && *l; l = nl) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (*l)
+			cJSON_AddItemToArray(arr, cJSON_Parse(l));
+	}
+	free(buf);
+	return arr;
+}
+
+static int log_count(void)
+{
+	cJSON *a = read_log();
+	int n = cJSON_GetArraySize(a);
+
+	cJSON_Delete(a);
+	return n;
+}
+
+typedef struct Result {
+	LlmAnalysis *a;
+	Plan *plan;
+	bool done;
+	uint64_t usec;
+} Result;
+
+static void on_done(LlmAnalysis *a, void *userdata)
+{
+	Result *r = userdata;
+
+	r->a = a;
+	r->done = true;
+}
+
+typedef struct Setup {
+	LlmKind kind;
+	const char *model;
+	const char *key;
+	unsigned retries;
+	uint64_t timeout;
+	unsigned breaker;
+	const char *message;
+} Setup;
+
+static LlmClient *make_client(const Setup *s)
+{
+	LlmClientOptions o = {
+		.endpoint = {.kind = s->kind,
+			     .base_url = base_url,
+			     .model = s->model,
+			     .api_key = s->key,
+			     .referer = "https://healer.test",
+			     .title = "Healer test",
+			     .max_output_tokens = 512},
+		.timeout_usec = s->timeout ? s->timeout : 5 * USEC_PER_SEC,
+		.max_retries = s->retries,
+		.breaker_failures = s->breaker ? s->breaker : 100,
+		.breaker_cooloff_usec = 60 * USEC_PER_SEC,
+		.base_backoff_usec = 100 * USEC_PER_MSEC,
+	};
+	LlmClient *c = NULL;
+
+	CHECK_INT(llm_client_new(ev, &o, rules, &c), ==, 0);
+	return c;
+}
+
+/* One analysis on c, vetted for nginx.service like the daemon would. */
+static Result analyze_with(LlmClient *c, const char *message)
+{
+	static const LlmCatalogParam up[] = {{"unit", "[A-Za-z0-9@_.:-]+\\.service"}};
+	static const LlmCatalogEntry cat[] = {{"restart_service", "Restart", 1, up}};
+	LlmEvidence e = {.unit = "nginx.service", .priority = 3, .message = message, .count = 1};
+	LlmIncidentInput in = {"nginx.service", 3, message};
+	WlVetOptions vo = {.evidence_unit = "nginx.service"};
+	LlmPrompt p = {0};
+	Result r = {0};
+	uint64_t t0 = util_now_usec();
+
+	CHECK_INT(llm_prompt_build(cat, 1, 5, &e, true, &p), ==, 0);
+	CHECK_INT(llm_client_analyze(c, p.system, p.user, arg_names, &in, on_done, &r), ==, 0);
+	while (!r.done && util_now_usec() - t0 < 60 * USEC_PER_SEC)
+		sd_event_run(ev, 100 * USEC_PER_MSEC);
+	r.usec = util_now_usec() - t0;
+	CHECK_(r.done, "analysis did not finish");
+	if (r.a && r.a->reply)
+		CHECK_INT(plan_vet_reply(wl, r.a->reply, strlen(r.a->reply), &vo, &r.plan), ==, 0);
+	llm_prompt_done(&p);
+	return r;
+}
+
+static Result analyze(const Setup *s)
+{
+	LlmClient *c = make_client(s);
+	Result r = analyze_with(c, s->message ? s->message : "nginx stopped: bind() failed");
+
+	llm_client_free(c);
+	return r;
+}
+
+static void result_done(Result *r)
+{
+	llm_analysis_free(r->a);
+	plan_free(r->plan);
+}
+
+/* The last request the server logged, with no problems found in its shape. */
+static cJSON *last_request(cJSON *log)
+{
+	cJSON *req = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1), *problems;
+
+	problems = cJSON_GetObjectItem(req, "problems");
+	CHECK_(cJSON_GetArraySize(problems) == 0, "server found problems: %s",
+	       problems ? cJSON_PrintUnformatted(problems) : "(no log)");
+	return req;
+}
+
+static bool accepted_restart(const Result *r)
+{
+	return r->plan && r->plan->accepted && r->plan->n_commands == 1 &&
+	       strcmp(r->plan->commands[0]->argv[5], "nginx.service") == 0;
+}
+
+TEST(test_gemini_good)
+{
+	Result r = analyze(&(Setup){.kind = LLM_KIND_GEMINI, .model = "good", .key = KEY});
+	cJSON *log = read_log(), *req = last_request(log), *h;
+
+	CHECK(r.a && r.a->reply && !r.a->fallback && !r.a->error);
+	CHECK(accepted_restart(&r));
+	if (r.a && r.a->n_calls == 1) {
+		CHECK_INT(r.a->calls[0].http_status, ==, 200);
+		CHECK(r.a->calls[0].tokens_total > 0);
+		CHECK_STR(r.a->calls[0].outcome, "ok");
+	}
+	CHECK_STR(cJSON_GetObjectItem(req, "path")->valuestring,
+		  "/v1beta/models/good:generateContent");
+	h = cJSON_GetObjectItem(req, "headers");
+	CHECK_STR(cJSON_GetObjectItem(h, "x-goog-api-key")->valuestring, KEY);
+	CHECK(!cJSON_GetObjectItem(h, "authorization"));
+	{
+		char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(req, "body"));
+
+		CHECK(body && !strstr(body, KEY));
+		free(body);
+	}
+	cJSON_Delete(log);
+	result_done(&r);
+}
+
+TEST(test_openrouter_and_local)
+{
+	Result r =
+		analyze(&(Setup){.kind = LLM_KIND_OPENROUTER, .model = "vendor/good", .key = KEY});
+	cJSON *log = read_log(), *req = last_request(log), *h, *body;
+
+	CHECK(accepted_restart(&r));
+	h = cJSON_GetObjectItem(req, "headers");
+	body = cJSON_GetObjectItem(req, "body");
+	CHECK_STR(cJSON_GetObjectItem(h, "authorization")->valuestring, "Bearer " KEY);
+	CHECK_STR(cJSON_GetObjectItem(h, "http-referer")->valuestring, "https://healer.test");
+	CHECK_STR(cJSON_GetObjectItem(h, "x-title")->valuestring, "Healer test");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "response_format"), "type")
+			  ->valuestring,
+		  "json_schema");
+	CHECK_STR(cJSON_GetObjectItem(req, "path")->valuestring, "/chat/completions");
+	cJSON_Delete(log);
+	result_done(&r);
+
+	/* A local server without a key: no Authorization at all. */
+	r = analyze(&(Setup){.kind = LLM_KIND_OPENAI, .model = "local-good", .key = NULL});
+	log = read_log();
+	req = last_request(log);
+	CHECK(accepted_restart(&r));
+	CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(req, "headers"), "authorization"));
+	cJSON_Delete(log);
+	result_done(&r);
+}
+
+TEST(test_reply_styles)
+{
+	static const char *const ok[] = {"fenced", "freetext", "multipart"};
+	Result r;
+
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		r = analyze(&(Setup){.kind = LLM_KIND_GEMINI, .model = ok[i], .key = KEY});
+		CHECK_(accepted_restart(&r), "%s: %s", ok[i], r.plan ? r.plan->reason : "no plan");
+		result_done(&r);
+	}
+	/* A reply that tries a shell injection is refused whole. */
+	r = analyze(&(Setup){.kind = LLM_KIND_OPENAI, .model = "evil", .key = KEY});
+	CHECK(r.a && r.a->reply && r.plan && !r.plan->accepted && r.plan->n_commands == 0);
+	result_done(&r);
+	/* Invalid UTF-8 in the reply: refused by the parser. */
+	r = analyze(&(Setup){.kind = LLM_KIND_GEMINI, .model = "badutf8", .key = KEY});
+	CHECK(!r.plan || !r.plan->accepted);
+	result_done(&r);
+}
+
+/* Failures that no retry mends: one call, then the offline rules. */
+TEST(test_failures_fall_back)
+{
+	static const struct {
+		LlmKind kind;
+		const char *model, *error;
+	} cases[] = {
+		{LLM_KIND_GEMINI, "truncated", "MAX_TOKENS"},
+		{LLM_KIND_OPENAI, "truncated", "finish_reason length"},
+		{LLM_KIND_GEMINI, "blocked", "prompt blocked: SAFETY"},
+		{LLM_KIND_OPENAI, "blocked", "content_filter"},
+		{LLM_KIND_GEMINI, "error200", "finishReason OTHER"},
+		{LLM_KIND_GEMINI, "e400", "HTTP 400"},
+		{LLM_KIND_OPENROUTER, "e401", "HTTP 401"},
+		{LLM_KIND_OPENROUTER, "e402", "HTTP 402"},
+		{LLM_KIND_GEMINI, "e403", "HTTP 403"},
+		{LLM_KIND_OPENAI, "notjson", "not a JSON object"},
+		{LLM_KIND_OPENAI, "emptychoices", "no choices"},
+		{LLM_KIND_GEMINI, "emptychoices", "no candidates"},
+		{LLM_KIND_GEMINI, "huge", "over the"},
+		{LLM_KIND_GEMINI, "nosuchscenario", "HTTP 404"},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		Result r = analyze(&(Setup){.kind = cases[i].kind,
+					    .model = cases[i].model,
+					    .key = KEY,
+					    .retries = 2,
+					    .message = "bind() to 0.0.0.0:80 failed (98: Address "
+						       "already in use)"});
+
+		CHECK_(r.a && r.a->fallback, "%s: no fallback", cases[i].model);
+		if (!r.a)
+			continue;
+		CHECK_(r.a->error && strstr(r.a->error, cases[i].error), "%s/%s: error '%s'",
+		       llm_kind_name(cases[i].kind), cases[i].model, r.a->error);
+		CHECK_(r.a->n_calls == 1, "%s: %zu calls", cases[i].model, r.a->n_calls);
+		/* The offline rule for nginx's bind failure answered instead. */
+		CHECK_(r.a->rule != NULL, "%s: no rule answered", cases[i].model);
+		CHECK(accepted_restart(&r));
+		result_done(&r);
+	}
+}
+
+TEST(test_retries)
+{
+	Result r;
+
+	/* 429 twice with a 1 s hint, then a plan: both hints honoured. */
+	r = analyze(&(Setup){.kind = LLM_KIND_GEMINI, .model = "r429", .key = KEY, .retries = 2});
+	CHECK(r.a && !r.a->fallback && r.a->n_calls == 3);
+	CHECK(accepted_restart(&r));
+	CHECK_(r.usec >= 2 * USEC_PER_SEC, "retryDelay not honoured: %llu us",
+	       (unsigned long long)r.usec);
+	if (r.a && r.a->n_calls == 3) {
+		CHECK_INT(r.a->calls[0].http_status, ==, 429);
+		CHECK_STR(r.a->calls[0].outcome, "retry");
+		CHECK_INT(r.a->calls[2].http_status, ==, 200);
+	}
+	result_done(&r);
+	reset_server();
+	r = analyze(
+		&(Setup){.kind = LLM_KIND_OPENROUTER, .model = "r429", .key = KEY, .retries = 2});
+	CHECK(r.a && !r.a->fallback && r.a->n_calls == 3);
+	CHECK_(r.usec >= 2 * USEC_PER_SEC, "Retry-After not honoured");
+	result_done(&r);
+	/* 503 then a plan, after a short jittered backoff. */
+	r = analyze(&(Setup){.kind = LLM_KIND_OPENAI, .model = "r503", .key = KEY, .retries = 2});
+	CHECK(r.a && !r.a->fallback && r.a->n_calls == 2);
+	CHECK(accepted_restart(&r));
+	result_done(&r);
+	/* The retry budget runs out. */
+	r = analyze(&(Setup){
+		.kind = LLM_KIND_GEMINI, .model = "r429forever", .key = KEY, .retries = 1});
+	CHECK(r.a && r.a->fallback && r.a->n_calls == 2);
+	CHECK(r.a && r.a->error && strstr(r.a->error, "gave up after 2 attempts"));
+	result_done(&r);
+	/* An error inside a 200 (OpenRouter) is a failure, retried as its code says. */
+	r = analyze(&(Setup){
+		.kind = LLM_KIND_OPENROUTER, .model = "error200", .key = KEY, .retries = 1});
+	CHECK(r.a && r.a->fallback && r.a->n_calls == 2);
+	CHECK(r.a && r.a->error && strstr(r.a->error, "upstream died"));
+	result_done(&r);
+}
+
+TEST(test_timeouts)
+{
+	Result r;
+
+	r = analyze(&(Setup){
+		.kind = LLM_KIND_GEMINI, .model = "stall", .key = KEY, .timeout = USEC_PER_SEC});
+	CHECK(r.a && r.a->fallback && r.a->n_calls == 1);
+	if (r.a && r.a->n_calls == 1)
+		CHECK_STR(r.a->calls[0].outcome, "timeout");
+	CHECK_(r.usec < 4 * USEC_PER_SEC, "stall took %llu us", (unsigned long long)r.usec);
+	result_done(&r);
+	r = analyze(&(Setup){
+		.kind = LLM_KIND_OPENAI, .model = "slowdrip", .key = KEY, .timeout = USEC_PER_SEC});
+	CHECK(r.a && r.a->fallback && r.a->error && strstr(r.a->error, "timed out"));
+	result_done(&r);
+}
+
+/* Secrets in the log never reach the server; the key only in its header. */
+TEST(test_redaction_on_the_wire)
+{
+	Result r = analyze(
+		&(Setup){.kind = LLM_KIND_GEMINI,
+			 .model = "echo",
+			 .key = KEY,
+			 .message = "db login failed: postgres://app:Sup3rS3cret@db/x "
+				    "password=hunter2 Authorization: Bearer abcdefghijklmnop"});
+	cJSON *log = read_log(), *req = last_request(log);
+	char *raw = cJSON_PrintUnformatted(req);
+
+	CHECK(raw && !strstr(raw, "Sup3rS3cret") && !strstr(raw, "hunter2") &&
+	      !strstr(raw, "abcdefghijklmnop"));
+	CHECK(raw && strstr(raw, "[REDACTED]"));
+	CHECK(raw && !strstr(cJSON_GetObjectItem(req, "path")->valuestring, KEY));
+	/* The echo scenario returns the prompt as the diagnosis: the evidence was there. */
+	CHECK(r.plan && r.plan->diagnosis && strstr(r.plan->diagnosis, "db login failed"));
+	free(raw);
+	cJSON_Delete(log);
+	result_done(&r);
+}
+
+TEST(test_circuit_breaker)
+{
+	Setup s = {.kind = LLM_KIND_OPENROUTER, .model = "e401", .key = KEY, .breaker = 2};
+	LlmClient *c = make_client(&s);
+	Result r;
+	int before;
+
+	for (int i = 0; i < 2; i++) {
+		r = analyze_with(c, "bind() to 0.0.0.0:80 failed (98: Address already in use)");
+		CHECK(r.a && r.a->fallback && r.a->n_calls == 1);
+		result_done(&r);
+	}
+	CHECK(llm_client_breaker_open(c));
+	before = log_count();
+	r = analyze_with(c, "bind() to 0.0.0.0:80 failed (98: Address already in use)");
+	CHECK_INT(log_count(), ==, before);
+	CHECK(r.a && r.a->fallback && r.a->n_calls == 0);
+	CHECK(r.a && r.a->error && strstr(r.a->error, "circuit breaker open"));
+	CHECK(accepted_restart(&r));
+	result_done(&r);
+	llm_client_free(c);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	char *errors = NULL;
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/healer-llm-XXXXXX");
+	if (!mkdtemp(tmpdir) || sd_event_new(&ev) < 0)
+		return 2;
+	if (wl_load("examples/whitelist.conf", &wl, &errors) < 0 ||
+	    llm_rules_load("examples/rules.conf", &rules, &errors) < 0) {
+		fprintf(stderr, "%s", errors ? errors : "cannot load the examples\n");
+		return 2;
+	}
+	if (start_server() < 0) {
+		fprintf(stderr, "FAIL cannot start tests/llm/fake_llm.py\n");
+		return 2;
+	}
+	RUN(test_gemini_good);
+	RUN(test_openrouter_and_local);
+	RUN(test_reply_styles);
+	RUN(test_failures_fall_back);
+	RUN(test_retries);
+	RUN(test_timeouts);
+	RUN(test_redaction_on_the_wire);
+	RUN(test_circuit_breaker);
+	ex_child_free(server);
+	sd_event_unref(ev);
+	wl_free(wl);
+	llm_rules_free(rules);
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return harness_finish();
+}
