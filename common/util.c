@@ -229,3 +229,15 @@ char *util_strndup(const char *s, size_t n)
 	d[n] = '\0';
 	return d;
 }
+
+bool util_json_has_nul_escape(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 6 <= n && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character, a backslash included */
+	}
+	return false;
+}

@@ -88,3 +88,10 @@ int util_snprintf(char *buf, size_t len, const char *fmt, ...) _printf_(3, 4);
 
 /* strdup that returns NULL only on OOM and accepts NULL. */
 char *util_strndup(const char *s, size_t n);
+
+/*
+ * Whether JSON text holds the escape \u0000 (which decodes to a NUL that
+ * cuts a C string short), as an escape: an escaped backslash followed by
+ * "u0000" is plain text and does not count.
+ */
+bool util_json_has_nul_escape(const char *s, size_t n);

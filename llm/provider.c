@@ -365,6 +365,8 @@ static int parse_gemini(const cJSON *root, LlmResponse *r)
 		n += tl;
 	}
 	if (n == 0) {
+		free(r->text);
+		r->text = NULL;
 		r->outcome = LLM_OUTCOME_FAIL;
 		return set_error(r, "reply has no text");
 	}
@@ -427,6 +429,15 @@ int llm_response_parse(LlmKind kind, long status, const char *retry_after, const
 		r.outcome = LLM_OUTCOME_FAIL;
 		k = set_error(&r, "response is %zu bytes, over the %d-byte cap", len,
 			      LLM_RESPONSE_MAX_BYTES);
+		goto out;
+	}
+	/*
+	 * A NUL, raw or escaped, would silently cut the reply text short in
+	 * cJSON's C strings: a reply that is not all there is not a reply.
+	 */
+	if (body && (memchr(body, '\0', len) || util_json_has_nul_escape(body, len))) {
+		r.outcome = LLM_OUTCOME_FAIL;
+		k = set_error(&r, "HTTP %ld with a NUL byte in the body", status);
 		goto out;
 	}
 	root = body && len ? cJSON_ParseWithLength(body, len) : NULL;

@@ -205,7 +205,7 @@ int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason,
 	 * cJSON decodes \u0000 into a NUL that silently cuts the string short
 	 * ("nginx\u0000; rm" would read as "nginx"): refuse it outright.
 	 */
-	if (memmem(s, n, "\\u0000", 6))
+	if (util_json_has_nul_escape(s, n))
 		return BAD("reply holds an escaped NUL (\\u0000)");
 	r = check_strings(s, n, reason, reason_len);
 	if (r < 0)

@@ -67,6 +67,7 @@ typedef struct Parser {
 	Rule *rule;    /* the section being read, or NULL */
 	bool skipping; /* inside a section whose header was refused */
 	bool seen_description, seen_unit, seen_message, seen_priority, seen_diagnosis;
+	bool empty_message, empty_propose; /* reported already: not "missing" too */
 	unsigned message_line, n_propose;
 	struct {
 		unsigned line, seq;
@@ -193,6 +194,15 @@ static bool is_arg_name(const char *s, size_t n)
 	return true;
 }
 
+static void command_done(RuleCommand *c)
+{
+	free(c->action);
+	for (size_t i = 0; i < c->n_args; i++) {
+		free(c->args[i].name);
+		free(c->args[i].value);
+	}
+}
+
 static void rule_done(Rule *r)
 {
 	free(r->name);
@@ -200,13 +210,8 @@ static void rule_done(Rule *r)
 	free(r->diagnosis);
 	pcre2_code_free(r->unit_re);
 	pcre2_code_free(r->message_re);
-	for (size_t i = 0; i < r->n_commands; i++) {
-		free(r->commands[i].action);
-		for (size_t j = 0; j < r->commands[i].n_args; j++) {
-			free(r->commands[i].args[j].name);
-			free(r->commands[i].args[j].value);
-		}
-	}
+	for (size_t i = 0; i < r->n_commands; i++)
+		command_done(&r->commands[i]);
 }
 
 LlmRules *llm_rules_free(LlmRules *r)
@@ -251,7 +256,7 @@ static pcre2_code *compile(Parser *p, const char *key, const char *pattern, uint
 
 static int parse_priority(const char *s)
 {
-	static const char *const names[] = {"emerg",   "alert",  "crit", "err",
+	static const char *const names[] = {"emerg",   "alert",	 "crit", "err",
 					    "warning", "notice", "info", "debug"};
 
 	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
@@ -322,15 +327,6 @@ static int parse_arg(Parser *p, RuleCommand *c, const char *word, size_t n)
 	return check_braces(p, a->name, a->value);
 }
 
-static void command_done(RuleCommand *c)
-{
-	free(c->action);
-	for (size_t i = 0; i < c->n_args; i++) {
-		free(c->args[i].name);
-		free(c->args[i].value);
-	}
-}
-
 /* "ACTION [NAME=VALUE ...]", split on blanks, no quoting: values are single words. */
 static int parse_propose(Parser *p, Rule *r, const char *value)
 {
@@ -343,11 +339,9 @@ static int parse_propose(Parser *p, Rule *r, const char *value)
 		perr(p, "more than %d propose lines", LLM_RULES_MAX_PROPOSE);
 		return -E2BIG;
 	}
+	/* Control characters never get here: parse_line refuses the line. */
 	for (const char *t = value; *t; t++)
-		if ((unsigned char)*t < 0x20 && *t != '\t') {
-			perr(p, "propose: control character");
-			return -EINVAL;
-		} else if ((unsigned char)*t > 0x7e) {
+		if ((unsigned char)*t > 0x7e) {
 			perr(p, "propose: only printable ASCII is allowed");
 			return -EINVAL;
 		}
@@ -522,9 +516,9 @@ static void finish_rule(Parser *p)
 	if (!r)
 		return;
 	p->line = r->line;
-	if (!p->seen_message)
+	if (!p->seen_message && !p->empty_message)
 		perr(p, "[rule %s] has no message = line", r->name);
-	if (p->n_propose == 0)
+	if (p->n_propose == 0 && !p->empty_propose)
 		perr(p, "[rule %s] has no propose = line", r->name);
 	if (r->message_re && has_group(r->message_re, "unit", 4)) {
 		p->line = p->message_line;
@@ -540,6 +534,7 @@ static void reset_section(Parser *p)
 {
 	p->seen_description = p->seen_unit = p->seen_message = false;
 	p->seen_priority = p->seen_diagnosis = false;
+	p->empty_message = p->empty_propose = false;
 	p->message_line = p->n_propose = 0;
 }
 
@@ -639,6 +634,8 @@ static int parse_line(Parser *p, char *line)
 	}
 	if (*value == '\0') {
 		perr(p, "'%s' has an empty value", key);
+		p->empty_message |= strcmp(key, "message") == 0;
+		p->empty_propose |= strcmp(key, "propose") == 0;
 		return -EINVAL;
 	}
 	return rule_key(p, key, value);
@@ -695,8 +692,6 @@ int llm_rules_parse(const char *name, const char *buf, size_t len, LlmRules **re
 		free_errors(&p);
 		return -ENOMEM;
 	}
-	if (p.n_errors == 0 && rules->n == 0)
-		perr(&p, "no [rule NAME] section");
 out:
 	if (p.n_errors > 0) {
 		r = 0;

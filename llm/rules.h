@@ -75,10 +75,10 @@ static inline void llm_rules_freep(LlmRules **r)
  *   {"diagnosis":"...","commands":[{"action":"...","args":{"NAME":"VALUE"}}]}
  * (no "diagnosis" when the rule has neither diagnosis nor description) and,
  * when ret_rule is not NULL, *ret_rule, the rule's name, borrowed from r.
- * Returns 0 when no rule applies, -E2BIG when the winning rule's arguments
- * would exceed LLM_RULES_MAX_VALUE bytes or the plan the reply cap of
- * llm/reply.h, -EINVAL on a NULL r or message, -ENOMEM. Nothing is written
- * unless 1 is returned.
+ * Returns 0 when no rule applies; -E2BIG when an argument of the winning
+ * rule would exceed LLM_RULES_MAX_VALUE bytes, or its plan the reply cap of
+ * llm/reply.h (never cut short); -EINVAL on a NULL r, message or ret_reply;
+ * -ENOMEM. Nothing is written unless 1 is returned.
  *
  * Pattern matching is bounded (match, depth and heap limits and a work budget
  * per pattern), so a hostile message cannot burn CPU; a pattern that runs out
@@ -87,7 +87,7 @@ static inline void llm_rules_freep(LlmRules **r)
 int llm_rules_match(const LlmRules *r, const char *unit, int priority, const char *message,
 		    char **ret_reply, const char **ret_rule);
 
-/* The number of rules. */
+/* The number of rules, in file order; 0 for a NULL r. */
 size_t llm_rules_count(const LlmRules *r);
 
 /* The name of rule i (file order), borrowed from r; NULL when i is out of range. */

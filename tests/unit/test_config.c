@@ -46,6 +46,19 @@ TEST(test_defaults)
 	cfg_free(c);
 }
 
+TEST(test_example_file)
+{
+	Config *c = cfg_new();
+	char *errors = NULL;
+
+	CHECK_INT(cfg_load(c, "examples/healer.conf", true, &errors), ==, 0);
+	CHECK_(errors == NULL, "%s", errors);
+	CHECK_INT(cfg_finish(c, &errors), ==, 0);
+	CHECK_INT(c->provider, ==, CFG_PROVIDER_RULES);
+	CHECK_INT(c->context_bytes, ==, 8192);
+	cfg_free(c);
+}
+
 TEST(test_llm_only_and_provider_defaults)
 {
 	static const char text[] = "# only [llm]\n[llm]\nprovider = gemini\ntimeout = 10s\n";
@@ -191,6 +204,7 @@ int main(void)
 	if (!mkdtemp(tmpdir))
 		return 2;
 	RUN(test_defaults);
+	RUN(test_example_file);
 	RUN(test_llm_only_and_provider_defaults);
 	RUN(test_errors_all_at_once);
 	RUN(test_finish_rules);

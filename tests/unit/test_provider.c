@@ -183,6 +183,11 @@ TEST(test_responses)
 	CHECK_INT(r.outcome, ==, LLM_OUTCOME_OK);
 	CHECK_INT(r.tokens_in, ==, -1);
 	llm_response_done(&r);
+	r = parse(LLM_KIND_OPENAI, 200, NULL,
+		  "{\"choices\":[{\"message\":{\"content\":\"plan\\u0000; rm -rf /\"}}]}");
+	CHECK_INT(r.outcome, ==, LLM_OUTCOME_FAIL);
+	CHECK(r.text == NULL);
+	llm_response_done(&r);
 	r = parse(LLM_KIND_OPENAI, 200, NULL, "<html>gateway</html>");
 	CHECK_INT(r.outcome, ==, LLM_OUTCOME_FAIL);
 	llm_response_done(&r);

@@ -76,10 +76,30 @@ TEST(test_read_file)
 	CHECK_INT(util_read_file(path, 4, &buf, &len), ==, -ENOENT);
 }
 
+TEST(test_json_nul_escape)
+{
+	static const struct {
+		const char *s;
+		bool nul;
+	} cases[] = {
+		{"{\"a\":\"x\\u0000y\"}", true},
+		{"{\"a\":\"x\\\\u0000y\"}", false},
+		{"{\"a\":\"\\\\\\u0000\"}", true},
+		{"\\u000", false},
+		{"\\u0001", false},
+		{"", false},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+		CHECK_(util_json_has_nul_escape(cases[i].s, strlen(cases[i].s)) == cases[i].nul,
+		       "%s", cases[i].s);
+}
+
 int main(void)
 {
 	RUN(test_timespan);
 	RUN(test_u64);
 	RUN(test_read_file);
+	RUN(test_json_nul_escape);
 	return harness_finish();
 }
