@@ -12,8 +12,8 @@ if grep -nE "$banned" $files; then
 	echo "lint: banned function (see STYLE.md rule 10)" >&2
 	rc=1
 fi
-# '//' comments: a '//' that does not sit inside a string literal on its line.
-if grep -nE '^[^"]*//' $files | grep -vE '"[^"]*//[^"]*"'; then
+# '//' comments: a '//' outside string literals and not part of a URL (scheme://).
+if grep -nE '^[^"]*(^|[^:])//' $files | grep -vE '"[^"]*//[^"]*"'; then
 	echo "lint: use /* */ comments" >&2
 	rc=1
 fi
