@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "common/ini.h"
 #include "common/util.h"
 #include "healer/config.h"
 #include "journal/journal.h"
@@ -263,105 +264,91 @@ Config *cfg_new(void)
 	return c;
 }
 
-static char *strip(char *s)
-{
-	char *e;
+typedef struct CfgParser {
+	Config *c;
+	unsigned line;
+	IniErrors errs;
+	char section[32];
+	bool seen[ELEMENTSOF(keys)];
+} CfgParser;
 
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
+static int cfg_line(char *l, void *userdata)
+{
+	CfgParser *p = userdata;
+	const CfgKey *k;
+	char why[256], *eq, *key;
+	int r;
+
+	if (*l == '[') {
+		size_t m = strlen(l);
+
+		if (l[m - 1] != ']' || m - 2 >= sizeof p->section) {
+			ini_error(&p->errs, p->line, "bad section header");
+			p->section[0] = '\0';
+			return 0;
+		}
+		l[m - 1] = '\0';
+		(void)util_snprintf(p->section, sizeof p->section, "%s", ini_strip(l + 1));
+		if (strcmp(p->section, "healer") && strcmp(p->section, "journal") &&
+		    strcmp(p->section, "llm") && strcmp(p->section, "api"))
+			ini_error(&p->errs, p->line,
+				  "unknown section [%s] (known: healer, journal, llm, api)",
+				  p->section);
+		return 0;
+	}
+	eq = strchr(l, '=');
+	if (!eq) {
+		ini_error(&p->errs, p->line, "expected 'key = value'");
+		return 0;
+	}
+	*eq = '\0';
+	key = ini_strip(l);
+	if (!p->section[0]) {
+		ini_error(&p->errs, p->line, "'%s' outside of a section", key);
+		return 0;
+	}
+	k = find_key(p->section, key);
+	if (!k) {
+		if (strcmp(key, "api_key") == 0)
+			ini_error(
+				&p->errs, p->line,
+				"API keys do not belong in the config file: use api_key_file (mode "
+				"0600) or the environment");
+		else
+			ini_error(&p->errs, p->line, "unknown key '%s' in [%s]", key, p->section);
+		return 0;
+	}
+	if (p->seen[k - keys])
+		ini_error(&p->errs, p->line, "'%s' set twice", k->name);
+	p->seen[k - keys] = true;
+	why[0] = '\0';
+	r = set_key(p->c, k, ini_strip(eq + 1), why, sizeof why);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		ini_error(&p->errs, p->line, "%s: %s", k->name, why);
+	return 0;
 }
 
 int cfg_parse(Config *c, const char *name, const char *buf, size_t len, char **ret_errors)
 {
-	Errs e = {0};
-	char section[32] = "";
-	bool seen[ELEMENTSOF(keys)] = {0};
-	unsigned line = 0;
+	CfgParser p = {.c = c};
 	int r;
 
 	if (ret_errors)
 		*ret_errors = NULL;
-	if (len > CFG_MAX_FILE_BYTES) {
-		err(&e, "%s: file is over the %d-byte cap", name, CFG_MAX_FILE_BYTES);
-		return finish_errs(&e, ret_errors) < 0 ? -E2BIG : 0;
+	r = ini_parse(buf, len, CFG_MAX_FILE_BYTES, 1024, &p.line, &p.errs, cfg_line, &p);
+	if (r == -ENOMEM || p.errs.oom) {
+		ini_errors_free(&p.errs);
+		return -ENOMEM;
 	}
-	if (memchr(buf, '\0', len)) {
-		err(&e, "%s: file holds a NUL byte", name);
-		return finish_errs(&e, ret_errors);
+	if (p.errs.n > 0) {
+		if (ret_errors && !(*ret_errors = ini_errors_join(&p.errs, name)))
+			r = -ENOMEM;
+		ini_errors_free(&p.errs);
+		return r == -ENOMEM ? r : r == -E2BIG ? -E2BIG : -EINVAL;
 	}
-	for (const char *s = buf, *end = buf + len; s < end;) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
-		char raw[1025], *l, *eq, why[256];
-		const CfgKey *k;
-
-		line++;
-		s += n + (nl ? 1 : 0);
-		if (n >= sizeof raw) {
-			err(&e, "%s:%u: line longer than %zu bytes", name, line, sizeof raw - 1);
-			continue;
-		}
-		memcpy(raw, s - n - (nl ? 1 : 0), n);
-		raw[n] = '\0';
-		l = strip(raw);
-		if (!*l || *l == '#' || *l == ';')
-			continue;
-		if (*l == '[') {
-			size_t m = strlen(l);
-
-			if (l[m - 1] != ']' || m - 2 >= sizeof section) {
-				err(&e, "%s:%u: bad section header", name, line);
-				section[0] = '\0';
-				continue;
-			}
-			l[m - 1] = '\0';
-			(void)util_snprintf(section, sizeof section, "%s", strip(l + 1));
-			if (strcmp(section, "healer") && strcmp(section, "journal") &&
-			    strcmp(section, "llm") && strcmp(section, "api"))
-				err(&e,
-				    "%s:%u: unknown section [%s] (known: healer, journal, llm, "
-				    "api)",
-				    name, line, section);
-			continue;
-		}
-		eq = strchr(l, '=');
-		if (!eq) {
-			err(&e, "%s:%u: expected 'key = value'", name, line);
-			continue;
-		}
-		*eq = '\0';
-		if (!section[0]) {
-			err(&e, "%s:%u: '%s' outside of a section", name, line, strip(l));
-			continue;
-		}
-		k = find_key(section, strip(l));
-		if (!k) {
-			if (strcmp(strip(l), "api_key") == 0)
-				err(&e,
-				    "%s:%u: API keys do not belong in the config file: use "
-				    "api_key_file (mode 0600) or the environment",
-				    name, line);
-			else
-				err(&e, "%s:%u: unknown key '%s' in [%s]", name, line, strip(l),
-				    section);
-			continue;
-		}
-		if (seen[k - keys])
-			err(&e, "%s:%u: '%s' set twice", name, line, k->name);
-		seen[k - keys] = true;
-		why[0] = '\0';
-		r = set_key(c, k, strip(eq + 1), why, sizeof why);
-		if (r == -ENOMEM) {
-			free(e.text);
-			return -ENOMEM;
-		}
-		if (r < 0)
-			err(&e, "%s:%u: %s: %s", name, line, k->name, why);
-	}
-	return finish_errs(&e, ret_errors);
+	return 0;
 }
 
 int cfg_load(Config *c, const char *path, bool required, char **ret_errors)

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/ini.h"
 #include "common/util.h"
 #include "llm/reply.h"
 #include "llm/rules-internal.h"
 
-#define MAX_ERRORS 100
 typedef struct Parser {
 	const char *name;
 	unsigned line;
@@ -30,67 +30,17 @@ typedef struct Parser {
 	bool seen_description, seen_unit, seen_message, seen_priority, seen_diagnosis;
 	bool empty_message, empty_propose; /* reported already: not "missing" too */
 	unsigned message_line, n_propose;
-	struct {
-		unsigned line, seq;
-		char *msg;
-	} err[MAX_ERRORS + 1];
-	unsigned n_errors;
+	IniErrors errs;
 	bool oom;
 } Parser;
 
 _printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (p->n_errors > MAX_ERRORS)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ini_verror(&p->errs, p->line, fmt, ap);
 	va_end(ap);
-	if (p->n_errors == MAX_ERRORS)
-		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
-	p->err[p->n_errors].line = p->line;
-	p->err[p->n_errors].seq = p->n_errors;
-	p->err[p->n_errors].msg = strdup(msg);
-	if (!p->err[p->n_errors].msg)
-		p->oom = true;
-	p->n_errors++;
-}
-
-/* Line order; errors of one line keep the order they were found in. */
-static int by_line(const void *a, const void *b)
-{
-	const unsigned *x = a, *y = b; /* line, then seq */
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-static char *join_errors(Parser *p)
-{
-	size_t n = 1, used = 0;
-	char *s;
-
-	qsort(p->err, p->n_errors, sizeof p->err[0], by_line);
-	for (unsigned i = 0; i < p->n_errors; i++)
-		n += strlen(p->name) + (p->err[i].msg ? strlen(p->err[i].msg) : 0) + 16;
-	s = malloc(n);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (unsigned i = 0; i < p->n_errors; i++)
-		used += (size_t)snprintf(s + used, n - used, "%s:%u: %s\n", p->name, p->err[i].line,
-					 p->err[i].msg ? p->err[i].msg : "out of memory");
-	return s;
-}
-
-static void free_errors(Parser *p)
-{
-	for (unsigned i = 0; i < p->n_errors && i <= MAX_ERRORS; i++)
-		free(p->err[i].msg);
-	p->n_errors = 0;
 }
 
 /* Length of the strict UTF-8 sequence at s (no overlongs, surrogates or > U+10FFFF), or 0. */
@@ -543,28 +493,11 @@ static int begin_section(Parser *p, const char *hdr)
 	return 0;
 }
 
-static char *strip(char *s)
+static int parse_line(char *s, void *userdata)
 {
-	char *e;
+	Parser *p = userdata;
+	char *eq, *key, *value;
 
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int parse_line(Parser *p, char *line)
-{
-	char *s = strip(line), *eq, *key, *value;
-
-	for (char *c = s; *c; c++)
-		if ((unsigned char)*c < 0x20 && *c != '\t') {
-			perr(p, "control character in line");
-			return -EINVAL;
-		}
-	if (*s == '\0' || *s == '#' || *s == ';')
-		return 0;
 	if (*s == '[') {
 		size_t n = strlen(s);
 
@@ -577,7 +510,7 @@ static int parse_line(Parser *p, char *line)
 			return -EINVAL;
 		}
 		s[n - 1] = '\0';
-		return begin_section(p, strip(s + 1));
+		return begin_section(p, ini_strip(s + 1));
 	}
 	eq = strchr(s, '=');
 	if (!eq) {
@@ -585,8 +518,8 @@ static int parse_line(Parser *p, char *line)
 		return -EINVAL;
 	}
 	*eq = '\0';
-	key = strip(s);
-	value = strip(eq + 1);
+	key = ini_strip(s);
+	value = ini_strip(eq + 1);
 	if (p->skipping)
 		return 0; /* the section header was already reported */
 	if (!p->rule) {
@@ -607,19 +540,10 @@ int llm_rules_parse(const char *name, const char *buf, size_t len, LlmRules **re
 {
 	Parser p = {.name = name ? name : "rules"};
 	_cleanup_(llm_rules_freep) LlmRules *rules = NULL;
-	const char *s = buf, *end = buf + len;
-	int r = 0;
+	int r;
 
 	if (ret_errors)
 		*ret_errors = NULL;
-	if (len > LLM_RULES_MAX_FILE_BYTES) {
-		perr(&p, "file is %zu bytes, over the %d-byte cap", len, LLM_RULES_MAX_FILE_BYTES);
-		goto out;
-	}
-	if (memchr(buf, '\0', len)) {
-		perr(&p, "file holds a NUL byte");
-		goto out;
-	}
 	rules = calloc(1, sizeof *rules);
 	if (!rules)
 		return -ENOMEM;
@@ -630,41 +554,19 @@ int llm_rules_parse(const char *name, const char *buf, size_t len, LlmRules **re
 	pcre2_set_depth_limit(rules->mctx, DEPTH_LIMIT);
 	pcre2_set_heap_limit(rules->mctx, HEAP_LIMIT_KIB);
 	p.rules = rules;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
-		char line[LLM_RULES_MAX_LINE + 1];
-
-		p.line++;
-		if (n > LLM_RULES_MAX_LINE) {
-			perr(&p, "line longer than %d bytes", LLM_RULES_MAX_LINE);
-		} else {
-			memcpy(line, s, n);
-			line[n] = '\0';
-			r = parse_line(&p, line);
-			if (r == -ENOMEM || p.oom)
-				break;
-		}
-		s += n + (nl ? 1 : 0);
-	}
-	if (r != -ENOMEM && !p.oom)
+	r = ini_parse(buf, len, LLM_RULES_MAX_FILE_BYTES, LLM_RULES_MAX_LINE, &p.line, &p.errs,
+		      parse_line, &p);
+	if (r != -ENOMEM && r != -E2BIG && !p.oom)
 		finish_rule(&p);
-	if (p.oom || r == -ENOMEM) {
-		free_errors(&p);
+	if (p.oom || p.errs.oom || r == -ENOMEM) {
+		ini_errors_free(&p.errs);
 		return -ENOMEM;
 	}
-out:
-	if (p.n_errors > 0) {
-		r = 0;
-		if (ret_errors) {
-			*ret_errors = join_errors(&p);
-			if (!*ret_errors)
-				r = -ENOMEM;
-		}
-		free_errors(&p);
-		if (r == -ENOMEM)
-			return r;
-		return len > LLM_RULES_MAX_FILE_BYTES ? -E2BIG : -EINVAL;
+	if (p.errs.n > 0) {
+		if (ret_errors && !(*ret_errors = ini_errors_join(&p.errs, p.name)))
+			r = -ENOMEM;
+		ini_errors_free(&p.errs);
+		return r == -ENOMEM ? r : r == -E2BIG ? -E2BIG : -EINVAL;
 	}
 	*ret = TAKE_PTR(rules);
 	return 0;

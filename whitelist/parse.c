@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/ini.h"
 #include "common/util.h"
 #include "whitelist/internal.h"
 
-#define MAX_ERRORS	     100
 #define DEFAULT_MAX_COMMANDS 5
 #define DEFAULT_TIMEOUT	     (30 * USEC_PER_SEC)
 #define MAX_TIMEOUT	     (24 * USEC_PER_HOUR)
@@ -41,64 +41,17 @@ typedef struct Parser {
 	unsigned param_line[WL_MAX_PARAMS];
 	char *builtin_text;
 	char *verify_text;
-	struct {
-		unsigned line;
-		char *msg;
-	} err[MAX_ERRORS + 1];
-	unsigned n_errors;
+	IniErrors errs;
 	bool oom;
 } Parser;
 
 _printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (p->n_errors > MAX_ERRORS)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ini_verror(&p->errs, p->line, fmt, ap);
 	va_end(ap);
-	if (p->n_errors == MAX_ERRORS)
-		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
-	p->err[p->n_errors].line = p->line;
-	p->err[p->n_errors].msg = strdup(msg);
-	if (!p->err[p->n_errors].msg)
-		p->oom = true;
-	p->n_errors++;
-}
-
-static int by_line(const void *a, const void *b)
-{
-	const unsigned *x = a, *y = b; /* line is the first member */
-
-	return *x < *y ? -1 : *x > *y;
-}
-
-/* All errors, in line order, as one "name:line: message\n" text. */
-static char *join_errors(Parser *p)
-{
-	size_t n = 1, used = 0;
-	char *s;
-
-	qsort(p->err, p->n_errors, sizeof p->err[0], by_line);
-	for (unsigned i = 0; i < p->n_errors; i++)
-		n += strlen(p->name) + (p->err[i].msg ? strlen(p->err[i].msg) : 0) + 16;
-	s = malloc(n);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (unsigned i = 0; i < p->n_errors; i++)
-		used += (size_t)snprintf(s + used, n - used, "%s:%u: %s\n", p->name, p->err[i].line,
-					 p->err[i].msg ? p->err[i].msg : "out of memory");
-	return s;
-}
-
-static void free_errors(Parser *p)
-{
-	for (unsigned i = 0; i < p->n_errors && i <= MAX_ERRORS; i++)
-		free(p->err[i].msg);
-	p->n_errors = 0;
 }
 
 static bool is_printable_ascii(const char *s)
@@ -785,28 +738,11 @@ static int begin_section(Parser *p, const char *hdr)
 	return 0;
 }
 
-static char *strip(char *s)
+static int parse_line(char *s, void *userdata)
 {
-	char *e;
+	Parser *p = userdata;
+	char *eq, *key, *value;
 
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int parse_line(Parser *p, char *line)
-{
-	char *s = strip(line), *eq, *key, *value;
-
-	for (char *c = s; *c; c++)
-		if ((unsigned char)*c < 0x20 && *c != '\t') {
-			perr(p, "control character in line");
-			return -EINVAL;
-		}
-	if (*s == '\0' || *s == '#' || *s == ';')
-		return 0;
 	if (*s == '[') {
 		size_t n = strlen(s);
 
@@ -819,7 +755,7 @@ static int parse_line(Parser *p, char *line)
 			return -EINVAL;
 		}
 		s[n - 1] = '\0';
-		return begin_section(p, strip(s + 1));
+		return begin_section(p, ini_strip(s + 1));
 	}
 	eq = strchr(s, '=');
 	if (!eq) {
@@ -827,8 +763,8 @@ static int parse_line(Parser *p, char *line)
 		return -EINVAL;
 	}
 	*eq = '\0';
-	key = strip(s);
-	value = strip(eq + 1);
+	key = ini_strip(s);
+	value = ini_strip(eq + 1);
 	if (p->skipping)
 		return 0; /* the section header was already reported */
 	if (!p->in_section) {
@@ -846,19 +782,10 @@ int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, cha
 {
 	Parser p = {.name = name ? name : "whitelist"};
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *s = buf, *end = buf + len;
-	int r = 0;
+	int r;
 
 	if (ret_errors)
 		*ret_errors = NULL;
-	if (len > WL_MAX_FILE_BYTES) {
-		perr(&p, "file is %zu bytes, over the %d-byte cap", len, WL_MAX_FILE_BYTES);
-		goto out;
-	}
-	if (memchr(buf, '\0', len)) {
-		perr(&p, "file holds a NUL byte");
-		goto out;
-	}
 	wl = calloc(1, sizeof *wl);
 	if (!wl)
 		return -ENOMEM;
@@ -871,43 +798,21 @@ int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, cha
 	if (wl_set_unit_dirs(wl, default_unit_dirs, ELEMENTSOF(default_unit_dirs)) < 0)
 		return -ENOMEM;
 	p.wl = wl;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
-		char line[WL_MAX_LINE + 1];
-
-		p.line++;
-		if (n > WL_MAX_LINE) {
-			perr(&p, "line longer than %d bytes", WL_MAX_LINE);
-		} else {
-			memcpy(line, s, n);
-			line[n] = '\0';
-			r = parse_line(&p, line);
-			if (r == -ENOMEM)
-				break;
-		}
-		s += n + (nl ? 1 : 0);
-	}
-	if (r != -ENOMEM) {
+	r = ini_parse(buf, len, WL_MAX_FILE_BYTES, WL_MAX_LINE, &p.line, &p.errs, parse_line, &p);
+	if (r != -ENOMEM && r != -E2BIG) {
 		p.line++;
 		finish_action(&p);
 	}
 	reset_section(&p);
-	if (p.oom || r == -ENOMEM) {
-		free_errors(&p);
+	if (p.oom || p.errs.oom || r == -ENOMEM) {
+		ini_errors_free(&p.errs);
 		return -ENOMEM;
 	}
-out:
-	if (p.n_errors > 0) {
-		if (ret_errors) {
-			*ret_errors = join_errors(&p);
-			if (!*ret_errors)
-				r = -ENOMEM;
-		}
-		free_errors(&p);
-		if (r == -ENOMEM)
-			return r;
-		return len > WL_MAX_FILE_BYTES ? -E2BIG : -EINVAL;
+	if (p.errs.n > 0) {
+		if (ret_errors && !(*ret_errors = ini_errors_join(&p.errs, p.name)))
+			r = -ENOMEM;
+		ini_errors_free(&p.errs);
+		return r == -ENOMEM ? r : r == -E2BIG ? -E2BIG : -EINVAL;
 	}
 	*ret = TAKE_PTR(wl);
 	return 0;

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ini.h"
+
+void ini_verror(IniErrors *e, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[600];
+
+	if (e->n > INI_MAX_ERRORS)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (e->n == INI_MAX_ERRORS)
+		(void)util_snprintf(msg, sizeof msg, "too many errors, giving up");
+	e->v[e->n].line = line;
+	e->v[e->n].seq = e->n;
+	e->v[e->n].msg = strdup(msg);
+	if (!e->v[e->n].msg)
+		e->oom = true;
+	e->n++;
+}
+
+void ini_error(IniErrors *e, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ini_verror(e, line, fmt, ap);
+	va_end(ap);
+}
+
+static int by_line(const void *a, const void *b)
+{
+	const IniErrors *z = NULL;
+	const __typeof__(z->v[0]) *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+char *ini_errors_join(IniErrors *e, const char *name)
+{
+	size_t n = 1, used = 0;
+	char *s;
+
+	qsort(e->v, e->n, sizeof e->v[0], by_line);
+	for (unsigned i = 0; i < e->n; i++)
+		n += strlen(name) + (e->v[i].msg ? strlen(e->v[i].msg) : 14) + 16;
+	s = malloc(n);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < e->n; i++)
+		used += (size_t)snprintf(s + used, n - used, "%s:%u: %s\n", name, e->v[i].line,
+					 e->v[i].msg ? e->v[i].msg : "out of memory");
+	return s;
+}
+
+void ini_errors_free(IniErrors *e)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		free(e->v[i].msg);
+	e->n = 0;
+}
+
+char *ini_strip(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, unsigned *line,
+	      IniErrors *e, int (*on_line)(char *line, void *userdata), void *userdata)
+{
+	_cleanup_free_ char *copy = NULL;
+	const char *s = buf, *end = buf + len;
+
+	*line = 0;
+	if (len > max_bytes) {
+		ini_error(e, 0, "file is %zu bytes, over the %zu-byte cap", len, max_bytes);
+		return -E2BIG;
+	}
+	if (memchr(buf, '\0', len)) {
+		ini_error(e, 0, "file holds a NUL byte");
+		return 0;
+	}
+	copy = malloc(max_line + 1);
+	if (!copy)
+		return -ENOMEM;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		char *l;
+		bool bad = false;
+
+		(*line)++;
+		s += n + (nl ? 1 : 0);
+		if (n > max_line) {
+			ini_error(e, *line, "line longer than %zu bytes", max_line);
+			continue;
+		}
+		memcpy(copy, s - n - (nl ? 1 : 0), n);
+		copy[n] = '\0';
+		l = ini_strip(copy);
+		for (char *c = l; *c && !bad; c++)
+			bad = ((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f;
+		if (bad) {
+			ini_error(e, *line, "control character in line");
+			continue;
+		}
+		if (*l == '\0' || *l == '#' || *l == ';')
+			continue;
+		if (on_line(l, userdata) == -ENOMEM || e->oom)
+			return -ENOMEM;
+	}
+	return 0;
+}
