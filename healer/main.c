@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		return usage(stdout);
 	if (strcmp(argv[1], "run") == 0) {
 		fprintf(stderr, "healer run: the daemon is not built yet; this release offers "
-				"the whitelist tools (healer whitelist check|test|show)\n");
+				"whitelist, journal scan and analyze tools (healer help)\n");
 		return 2;
 	}
 	fprintf(stderr, "healer: unknown command '%s'\n", argv[1]);

@@ -223,24 +223,19 @@ int jr_seek_tail(JrReader *r)
 	return k < 0 ? k : 0;
 }
 
-static char *field_copy(const char *v, size_t n, size_t cap)
-{
-	return util_strndup(v, n > cap ? cap : n);
-}
-
 /*
- * Copies a message, cut at the cap, turning newlines and tabs into spaces
- * and any other control byte or invalid UTF-8 into '?'. Text from the
- * journal goes to prompts, JSON and terminals: it must be plain text.
+ * Copies text cut at cap bytes, turning newlines and tabs into spaces and
+ * any other control byte or invalid UTF-8 into '?'. Journal fields go to
+ * prompts, JSON and terminals: they must be plain text. Sets *binary when
+ * something was replaced.
  */
-static int copy_message(JrEntry *e, const char *v, size_t n)
+static char *plain_copy(const char *v, size_t n, size_t cap, size_t *ret_len, bool *binary)
 {
-	size_t keep = n > JR_MESSAGE_MAX ? JR_MESSAGE_MAX : n, o = 0;
+	size_t keep = n > cap ? cap : n, o = 0;
 	char *m = malloc(keep + 1);
 
 	if (!m)
-		return -ENOMEM;
-	e->message_truncated = n > JR_MESSAGE_MAX;
+		return NULL;
 	for (size_t i = 0; i < keep;) {
 		unsigned char c = (unsigned char)v[i];
 		size_t need = c < 0x80		   ? 0
@@ -264,16 +259,30 @@ static int copy_message(JrEntry *e, const char *v, size_t n)
 			m[o++] = ' ';
 		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
 			m[o++] = '?';
-			e->message_binary = true;
+			*binary = true;
 		} else {
 			m[o++] = (char)c;
 		}
 		i++;
 	}
 	m[o] = '\0';
-	e->message = m;
-	e->message_len = o;
-	return 0;
+	if (ret_len)
+		*ret_len = o;
+	return m;
+}
+
+static char *field_copy(const char *v, size_t n, size_t cap)
+{
+	bool binary = false;
+
+	return plain_copy(v, n, cap, NULL, &binary);
+}
+
+static int copy_message(JrEntry *e, const char *v, size_t n)
+{
+	e->message_truncated = n > JR_MESSAGE_MAX;
+	e->message = plain_copy(v, n, JR_MESSAGE_MAX, &e->message_len, &e->message_binary);
+	return e->message ? 0 : -ENOMEM;
 }
 
 /* A unit name from a field: plain printable ASCII, else ignored. */

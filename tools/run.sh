@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make run`: the daemon does not exist yet, so this shows what the built
-# binary can do today against the shipped example whitelist.
-set -euo pipefail
+# `make run`: the daemon ('healer run') is not built yet, so this shows the
+# parts that are, on the embedded defaults (the shipped examples, offline
+# rules), against the files of this tree only. It changes nothing on the host.
+set -uo pipefail
 bin=$1
 cd "$(dirname "$0")/.."
 mkdir -p state
-echo "healer: the daemon ('healer run') is not built yet; the whitelist tools are." >&2
-echo "+ $bin whitelist check examples/whitelist.conf" >&2
+say() { printf '\n+ %s\n' "$*" >&2; }
+
+echo "healer: the daemon ('healer run') is not built yet; here are the parts that are." >&2
+say "$bin whitelist check examples/whitelist.conf"
 "$bin" whitelist check examples/whitelist.conf
-echo "+ $bin whitelist test -w examples/whitelist.conf --command 'systemctl restart nginx' --json" >&2
+say "$bin whitelist test --command 'systemctl restart nginx' --json"
 "$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart nginx' --json
-echo "+ $bin whitelist test -w examples/whitelist.conf --command 'systemctl restart sshd' --json" >&2
-"$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart sshd' --json || true
-"$bin" run || true
+say "$bin whitelist test --command 'systemctl restart sshd; reboot' --json"
+"$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart sshd; reboot' --json
+say "$bin analyze --unit nginx.service --message 'bind() to 0.0.0.0:80 failed (98: Address already in use)'"
+"$bin" analyze --unit nginx.service \
+	--message 'bind() to 0.0.0.0:80 failed (98: Address already in use)' --json
+if [ -x /lib/systemd/systemd-journal-remote ]; then
+	rm -rf state/demo-journal && mkdir -p state/demo-journal
+	/lib/systemd/systemd-journal-remote -o state/demo-journal/x.journal \
+		tests/data/journal/basic.export 2>/dev/null
+	say "$bin journal scan --directory state/demo-journal --all"
+	"$bin" journal scan --directory state/demo-journal --all
+fi
+say "$bin run"
+"$bin" run
+exit 0

@@ -9,12 +9,12 @@ T0 = 1_790_000_000_000_000  # realtime of the first entry, in µs
 entries = []
 t = [T0]
 
-def e(fields, binary_message=None, dt=1_000_000):
+def e(fields, binary_message=None, dt=1_000_000, binary_fields=None):
     t[0] += dt
     f = [("__REALTIME_TIMESTAMP", str(t[0])), ("__MONOTONIC_TIMESTAMP", str(t[0] - T0 + 5_000_000)),
          ("_BOOT_ID", BOOT), ("_HOSTNAME", "web1"), ("_TRANSPORT", "journal")]
     f += list(fields.items())
-    entries.append((f, binary_message))
+    entries.append((f, binary_message, binary_fields))
 
 nginx = {"_SYSTEMD_UNIT": "nginx.service", "_PID": "1234", "_UID": "0", "_COMM": "nginx",
          "_EXE": "/usr/sbin/nginx", "SYSLOG_IDENTIFIER": "nginx"}
@@ -70,10 +70,16 @@ for p, m in (("0", "kernel panic imminent"), ("1", "RAID degraded"), ("2", "disk
 e({"_SYSTEMD_UNIT": "storage.service", "_PID": "88", "_UID": "0",
    "SYSLOG_IDENTIFIER": "storaged", "PRIORITY": "4", "MESSAGE": "disk 91% full"})
 
+# 68: a warning whose identifier carries a terminal escape and a newline
+e({"_SYSTEMD_UNIT": "storage.service", "_PID": "88", "_UID": "0", "PRIORITY": "4",
+   "MESSAGE": "ident test"}, binary_fields={"SYSLOG_IDENTIFIER": b"evil\x1b[2J\ntag"})
+
 with open("basic.export", "wb") as out:
-    for fields, binary in entries:
+    for fields, binary, extra in entries:
         for k, v in fields:
             out.write(f"{k}={v}\n".encode())
         if binary is not None:
             out.write(b"MESSAGE\n" + struct.pack("<Q", len(binary)) + binary + b"\n")
+        for k, v in (extra or {}).items():
+            out.write(k.encode() + b"\n" + struct.pack("<Q", len(v)) + v + b"\n")
         out.write(b"\n")
