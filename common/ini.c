@@ -84,11 +84,11 @@ int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, un
 
 	*line = 0;
 	if (len > max_bytes) {
-		ini_error(e, 0, "file is %zu bytes, over the %zu-byte cap", len, max_bytes);
+		ini_error(e, 1, "file is %zu bytes, over the %zu-byte cap", len, max_bytes);
 		return -E2BIG;
 	}
 	if (memchr(buf, '\0', len)) {
-		ini_error(e, 0, "file holds a NUL byte");
+		ini_error(e, 1, "file holds a NUL byte");
 		return 0;
 	}
 	copy = malloc(max_line + 1);

@@ -314,9 +314,15 @@ static int run(const AnalyzeArgs *args)
 		llm_prompt_done(&prompt);
 		return 2;
 	}
-	if (no_key && !an.a->error) {
+	if (no_key) {
+		/* The missing key is the first reason; a failed rule match the second. */
+		char *both = NULL;
+
+		if (an.a->error && asprintf(&both, "%s; %s", no_key, an.a->error) < 0)
+			both = NULL;
+		free(an.a->error);
+		an.a->error = both ? both : TAKE_PTR(no_key);
 		an.a->fallback = true;
-		an.a->error = TAKE_PTR(no_key);
 	}
 	if (an.a->reply) {
 		WlVetOptions vo = {.evidence_unit = args->unit};
@@ -347,6 +353,7 @@ int cli_analyze(int argc, char **argv)
 		{},
 	};
 	AnalyzeArgs a = {.priority = 3};
+	_cleanup_free_ char *unit = NULL;
 	int c, r;
 
 	optind = 1;
@@ -382,6 +389,11 @@ int cli_analyze(int argc, char **argv)
 	if (optind != argc || !a.unit || !a.message || strlen(a.message) > 65536 ||
 	    strlen(a.unit) > 256)
 		goto usage;
+	/* "nginx" is nginx.service, as systemctl reads it and the journal names it. */
+	unit = wl_unit_mangle(a.unit);
+	if (!unit)
+		return 2;
+	a.unit = unit;
 	r = run(&a);
 	if (r < 0) {
 		fprintf(stderr, "healer: %s\n", strerror(-r));

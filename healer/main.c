@@ -16,6 +16,12 @@ static int usage(FILE *f)
 		"  journal scan [--directory DIR | --file FILE... | --namespace NAME]\n"
 		"               [--since SPAN | --all] [--priority PRIO] [--window SPAN] [--json]\n"
 		"                                 print the incidents the journal holds now\n"
+		"  analyze [-c CONFIG] [-w WHITELIST] --unit UNIT --message TEXT\n"
+		"          [--priority PRIO] [--context-file FILE] [--json]\n"
+		"                                 one analysis, vetted; runs nothing\n"
+		"  builtin chmod-x PATH | drop-caches\n"
+		"                                 run a whitelist builtin, as the daemon does in a "
+		"child\n"
 		"  version                        print the version\n");
 	return f == stderr ? 2 : 0;
 }

@@ -63,9 +63,6 @@ struct Whitelist {
 #define WL_PCRE2_MATCH_LIMIT 100000
 #define WL_PCRE2_DEPTH_LIMIT 1000
 
-/* Applies systemctl's rule: no known type suffix means ".service". Caller frees. */
-char *wl_unit_mangle(const char *name);
-
 /* Whether a unit name, or any alias it resolves to, is protected. */
 bool wl_unit_is_protected(const Whitelist *wl, const char *unit);
 

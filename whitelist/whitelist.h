@@ -122,6 +122,9 @@ static inline void wl_command_freep(WlCommand **c)
 	*c = wl_command_free(*c);
 }
 
+/* Applies systemctl's rule: no known type suffix means ".service". Caller frees; NULL on OOM. */
+char *wl_unit_mangle(const char *name);
+
 /* "chmod-x" / "drop-caches" / NULL. */
 const char *wl_builtin_name(WlBuiltin b);
 

@@ -46,6 +46,10 @@ py 'isinstance(j["rule"], str) and isinstance(j["diagnosis"], str) and j["calls"
 expect_rc 1 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit sshd.service --message "sshd.service: Main process exited, code=exited, status=255/EXCEPTION" --json
 py 'j["verdict"] == "reject" and j["commands"] == []'
 
+# A unit without a suffix is a .service, as systemctl reads it.
+expect_rc 0 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit nginx --message "$bind" --json
+py 'j["verdict"] == "accept" and j["commands"][0]["args"]["unit"] == "nginx.service"'
+
 # Nothing matches: no plan, a reason.
 expect_rc 1 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit app.service --message "all is well" --json
 py 'j["verdict"] == "reject" and "no offline rule" in j["error"]'
@@ -54,6 +58,8 @@ py 'j["verdict"] == "reject" and "no offline rule" in j["error"]'
 printf '[llm]\nprovider = gemini\nrules = %s\n' "$rules" >"$tmp/gemini-nokey.conf"
 expect_rc 0 env -u GEMINI_API_KEY -u HEALER_LLM_API_KEY "$bin" analyze -c "$tmp/gemini-nokey.conf" -w "$wl" --unit nginx.service --message "$bind" --json
 py 'j["provider"] == "rules" and j["fallback"] is True and "no API key for gemini" in j["error"]'
+expect_rc 1 env -u GEMINI_API_KEY -u HEALER_LLM_API_KEY "$bin" analyze -c "$tmp/gemini-nokey.conf" -w "$wl" --unit app.service --message "all is well" --json
+py 'j["fallback"] is True and "no API key for gemini" in j["error"] and "no offline rule" in j["error"]'
 
 # A real HTTP exchange with the fake Gemini server.
 python3 "$top/tests/llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/log" --key k-123 &

@@ -281,11 +281,11 @@ TEST(test_caps)
 
 	memset(buf, '#', big);
 	errors = parse_refused("big", buf, big, -E2BIG);
-	CHECK_STR(errors, "big:0: file is 1048577 bytes, over the 1048576-byte cap\n");
+	CHECK_STR(errors, "big:1: file is 1048577 bytes, over the 1048576-byte cap\n");
 	free(errors);
 
 	errors = parse_refused("nul", "[rule a]\n\0x", 11, -EINVAL);
-	CHECK_STR(errors, "nul:0: file holds a NUL byte\n");
+	CHECK_STR(errors, "nul:1: file holds a NUL byte\n");
 	free(errors);
 
 	memset(line, 'a', sizeof line);
