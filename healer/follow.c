@@ -156,6 +156,11 @@ static int on_reopen(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	(void)usec;
+	/*
+	 * The old journal's fd closes in jr_reopen(); its number may go to
+	 * anything opened next, so the I/O source must let go of it first.
+	 */
+	f->io = sd_event_source_disable_unref(f->io);
 	if (jr_reopen(f->reader) < 0 || jr_has_files(f->reader) <= 0) {
 		(void)sd_event_source_set_time_relative(s, USEC_PER_SEC);
 		return 0;

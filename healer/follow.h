@@ -23,7 +23,10 @@ typedef struct FlOptions {
 	unsigned batch;		    /* entries per loop iteration (default 500) */
 } FlOptions;
 
-/* Called for every new entry that is not Healer's own; e is borrowed. */
+/*
+ * Called for every new entry that is not Healer's own; e is borrowed. The
+ * callback must not free the follower (stop it from the loop instead).
+ */
 typedef void (*fl_entry_fn)(const JrEntry *e, void *userdata);
 
 /*

@@ -58,14 +58,15 @@ static char *format_line(sd_journal *j)
 		ident = idbuf;
 	}
 	idbuf[idl] = '\0';
-	line = malloc(idl + ml + 16);
-	if (!line)
-		return NULL;
-	snprintf(line, idl + ml + 16, "<%c> %s: %.*s", prio, ident, (int)ml, msg);
-	/* The same plain-text rule as messages: no control bytes. */
-	for (char *c = line; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = (*c == '\n' || *c == '\t') ? ' ' : '?';
+	{
+		_cleanup_free_ char *raw = malloc(idl + ml + 16);
+
+		if (!raw)
+			return NULL;
+		snprintf(raw, idl + ml + 16, "<%c> %s: %.*s", prio, ident, (int)ml, msg);
+		/* The same plain-text rule as messages. */
+		line = jr_plain_text(raw, strlen(raw), idl + ml + 16);
+	}
 	return line;
 }
 

@@ -238,21 +238,21 @@ static char *plain_copy(const char *v, size_t n, size_t cap, size_t *ret_len, bo
 		return NULL;
 	for (size_t i = 0; i < keep;) {
 		unsigned char c = (unsigned char)v[i];
-		size_t need = c < 0x80		   ? 0
-			      : (c & 0xe0) == 0xc0 ? 1
-			      : (c & 0xf0) == 0xe0 ? 2
-			      : (c & 0xf8) == 0xf0 ? 3
-						   : 4;
-		bool ok = need < 4 && i + need < keep;
+		size_t k = c >= 0x80 ? jr_utf8_len((const unsigned char *)v + i, keep - i) : 0;
 
-		for (size_t k = 1; ok && k <= need; k++)
-			ok = ((unsigned char)v[i + k] & 0xc0) == 0x80;
-		if (need > 0 && ok && (c == 0xc0 || c == 0xc1 || c > 0xf4))
-			ok = false;
-		if (need > 0 && ok) {
-			memcpy(m + o, v + i, need + 1);
-			o += need + 1;
-			i += need + 1;
+		if (k > 0) {
+			uint32_t cp = jr_utf8_decode((const unsigned char *)v + i, k);
+
+			/* C1 controls (8-bit CSI...) and bidi overrides are not text either. */
+			if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+			    (cp >= 0x2066 && cp <= 0x2069)) {
+				m[o++] = '?';
+				*binary = true;
+			} else {
+				memcpy(m + o, v + i, k);
+				o += k;
+			}
+			i += k;
 			continue;
 		}
 		if (c == '\n' || c == '\t' || c == '\r') {
@@ -269,6 +269,54 @@ static char *plain_copy(const char *v, size_t n, size_t cap, size_t *ret_len, bo
 	if (ret_len)
 		*ret_len = o;
 	return m;
+}
+
+char *jr_plain_text(const char *v, size_t n, size_t cap)
+{
+	bool binary = false;
+
+	return plain_copy(v, n, cap, NULL, &binary);
+}
+
+size_t jr_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need;
+	uint32_t cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		need = 1, cp = c & 0x1f, min = 0x80;
+	else if ((c & 0xf0) == 0xe0)
+		need = 2, cp = c & 0x0f, min = 0x800;
+	else if ((c & 0xf8) == 0xf0)
+		need = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (need >= n)
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	/* Strict: no overlong forms, no surrogates, nothing past U+10FFFF. */
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+uint32_t jr_utf8_decode(const unsigned char *s, size_t len)
+{
+	uint32_t cp = len == 1	 ? s[0]
+		      : len == 2 ? s[0] & 0x1f
+		      : len == 3 ? s[0] & 0x0f
+				 : s[0] & 0x07;
+
+	for (size_t k = 1; k < len; k++)
+		cp = (cp << 6) | (s[k] & 0x3f);
+	return cp;
 }
 
 static char *field_copy(const char *v, size_t n, size_t cap)

@@ -12,7 +12,9 @@ struct LlmHttp {
 	sd_event *event;
 	CURLM *multi;
 	sd_event_source *timer;
-	LlmHttpCall *calls; /* running calls, for llm_http_free() */
+	LlmHttpCall *calls;   /* running calls, for llm_http_free() */
+	unsigned dispatching; /* inside a done callback */
+	bool dead;	      /* freed from a callback: really freed once it returns */
 };
 
 struct LlmHttpCall {
@@ -30,24 +32,36 @@ struct LlmHttpCall {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static void call_free(LlmHttpCall *c)
+/* Takes c out of the multi handle and the list; c itself stays. */
+static void call_detach(LlmHttpCall *c)
 {
 	LlmHttp *h = c->h;
 
+	if (!h)
+		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (h->calls == c)
 		h->calls = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->curl) {
+	c->next = c->prev = NULL;
+	if (c->curl)
 		curl_multi_remove_handle(h->multi, c->curl);
+	c->h = NULL;
+}
+
+static void call_free(LlmHttpCall *c)
+{
+	call_detach(c);
+	if (c->curl)
 		curl_easy_cleanup(c->curl);
-	}
 	curl_slist_free_all(c->headers);
 	free(c->buf);
 	free(c);
 }
+
+static void http_destroy(LlmHttp *h);
 
 void llm_http_cancel(LlmHttpCall *c)
 {
@@ -80,8 +94,20 @@ static void check_finished(LlmHttp *h)
 		r.len = c->len;
 		r.retry_after = c->retry_after[0] ? c->retry_after : NULL;
 		r.elapsed_usec = util_now_usec() - c->t0;
+		/*
+		 * Detached first: the callback may free the whole LlmHttp (a
+		 * client shutting down from its own completion), and nothing of
+		 * h is touched after it returns but the dead flag.
+		 */
+		call_detach(c);
+		h->dispatching++;
 		c->done(&r, c->userdata);
+		h->dispatching--;
 		call_free(c);
+		if (h->dead) {
+			http_destroy(h);
+			return;
+		}
 	}
 }
 
@@ -195,10 +221,8 @@ int llm_http_new(sd_event *e, LlmHttp **ret)
 	return 0;
 }
 
-LlmHttp *llm_http_free(LlmHttp *h)
+static void http_destroy(LlmHttp *h)
 {
-	if (!h)
-		return NULL;
 	while (h->calls)
 		call_free(h->calls);
 	if (h->multi)
@@ -206,6 +230,20 @@ LlmHttp *llm_http_free(LlmHttp *h)
 	sd_event_source_disable_unref(h->timer);
 	sd_event_unref(h->event);
 	free(h);
+}
+
+LlmHttp *llm_http_free(LlmHttp *h)
+{
+	if (!h)
+		return NULL;
+	if (h->dispatching) {
+		/* Called from a done callback: finish when it returns. */
+		while (h->calls)
+			call_free(h->calls);
+		h->dead = true;
+		return NULL;
+	}
+	http_destroy(h);
 	return NULL;
 }
 

@@ -44,7 +44,7 @@ grep -q '63 entries read, 12 incidents, 2 own lines skipped' "$tmp/err" && ok ||
 expect_rc 0 "$bin" journal scan --file "$tmp/j/x.journal" --all --json
 py 'len(L) == 12'
 expect_rc 0 "$bin" journal scan --file "$tmp/j/x.journal" --all --priority warning --json
-py 'len(L) == 15 and L[-2]["message"] == "disk 91% full" and L[-1]["identifier"] == "evil?[2J tag"'
+py 'len(L) == 16 and L[-3]["message"] == "disk 91% full" and L[-2]["identifier"] == "evil?[2J tag"'
 expect_rc 0 "$bin" journal scan --file "$tmp/j/x.journal" --all --priority crit --json
 py 'len(L) == 4 and max(i["priority"] for i in L) == 2'
 # Entries are from 2026-09: a recent window holds none of them.

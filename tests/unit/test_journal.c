@@ -79,7 +79,7 @@ TEST(test_fields_and_trust)
 	if (!r)
 		return;
 	n = read_all(r, v, 80);
-	/* 68 entries: 2 below err, 1 without PRIORITY, 2 at warning: 63 selected. */
+	/* 69 entries: 2 below err, 1 without PRIORITY, 3 at warning: 63 selected. */
 	CHECK_INT(n, ==, 63);
 	CHECK_STR(v[0].message, "bind() to 0.0.0.0:80 failed (98: Address already in use)");
 	CHECK_STR(v[0].unit, "nginx.service");
@@ -125,10 +125,13 @@ TEST(test_fields_and_trust)
 	r = open_dir(basic_dir, 4);
 	if (r) {
 		n = read_all(r, v, 80);
-		CHECK_INT(n, ==, 66); /* + the warnings of nginx and storage */
+		CHECK_INT(n, ==, 67); /* + the warnings of nginx and storage */
 		CHECK_STR(v[64].message, "disk 91% full");
 		/* An identifier is plain text too: no escape or newline survives. */
 		CHECK_STR(v[65].identifier, "evil?[2J tag");
+		/* Strict UTF-8; C1 controls and bidi overrides are not text. */
+		CHECK_STR(v[66].message, "a??b?c?d???e");
+		CHECK(v[66].message_binary);
 		for (size_t i = 0; i < n; i++)
 			jr_entry_done(&v[i]);
 	}

@@ -449,6 +449,36 @@ TEST(test_circuit_breaker)
 	llm_client_free(c);
 }
 
+typedef struct FreeInCallback {
+	LlmClient *client;
+	bool done, had_reply;
+} FreeInCallback;
+
+static void free_client_when_done(LlmAnalysis *a, void *userdata)
+{
+	FreeInCallback *f = userdata;
+
+	f->had_reply = a && a->reply;
+	llm_analysis_free(a);
+	/* A daemon shutting down from a completion: must not touch freed memory. */
+	f->client = llm_client_free(f->client);
+	f->done = true;
+}
+
+TEST(test_free_from_callback)
+{
+	FreeInCallback f = {.client = make_client(&(Setup){
+				    .kind = LLM_KIND_GEMINI, .model = "good", .key = KEY})};
+	LlmIncidentInput in = {"nginx.service", 3, "x"};
+	uint64_t t0 = util_now_usec();
+
+	CHECK_INT(llm_client_analyze(f.client, "S", "U", arg_names, &in, free_client_when_done, &f),
+		  ==, 0);
+	while (!f.done && util_now_usec() - t0 < 10 * USEC_PER_SEC)
+		sd_event_run(ev, 100 * USEC_PER_MSEC);
+	CHECK(f.done && f.had_reply && f.client == NULL);
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -481,6 +511,7 @@ int main(void)
 	RUN(test_timeouts);
 	RUN(test_redaction_on_the_wire);
 	RUN(test_circuit_breaker);
+	RUN(test_free_from_callback);
 	ex_child_free(server);
 	sd_event_unref(ev);
 	wl_free(wl);

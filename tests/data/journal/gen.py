@@ -74,6 +74,11 @@ e({"_SYSTEMD_UNIT": "storage.service", "_PID": "88", "_UID": "0",
 e({"_SYSTEMD_UNIT": "storage.service", "_PID": "88", "_UID": "0", "PRIORITY": "4",
    "MESSAGE": "ident test"}, binary_fields={"SYSLOG_IDENTIFIER": b"evil\x1b[2J\ntag"})
 
+# 69: a warning whose message holds an overlong '/', a C1 CSI, a bidi override, a surrogate
+e({"_SYSTEMD_UNIT": "storage.service", "_PID": "88", "_UID": "0", "PRIORITY": "4",
+   "SYSLOG_IDENTIFIER": "storaged"},
+  binary_message=b"a\xc0\xafb\xc2\x9bc\xe2\x80\xaed\xed\xa0\x80e")
+
 with open("basic.export", "wb") as out:
     for fields, binary, extra in entries:
         for k, v in fields:
