@@ -152,13 +152,31 @@ static void answer_offline(Job *j, const char *why)
 	finish(j);
 }
 
-static void provider_failed(Job *j, const char *why)
+/*
+ * Whether a failure says the provider is unwell (transport, 401/402/403,
+ * 404, 408, 429, 5xx) rather than that this one request or reply was bad
+ * (400, a blocked prompt, a truncated or malformed reply). Only the first
+ * kind opens the breaker: anyone who can write a journal line can make the
+ * second happen, and must not be able to switch the model off.
+ */
+static bool counts_against_provider(long status)
+{
+	return status == 0 || (status >= 401 && status <= 404) || status == 408 || status == 429 ||
+	       status >= 500;
+}
+
+static void provider_failed_status(Job *j, long status, const char *why)
 {
 	LlmClient *c = j->client;
 
-	if (++c->failures >= c->o.breaker_failures)
+	if (counts_against_provider(status) && ++c->failures >= c->o.breaker_failures)
 		c->open_until = util_now_usec() + c->o.breaker_cooloff_usec;
 	answer_offline(j, why);
+}
+
+static void provider_failed(Job *j, const char *why)
+{
+	provider_failed_status(j, 0, why);
 }
 
 static int record(Job *j, const LlmHttpResult *hr, const LlmResponse *resp, const char *outcome,
@@ -206,10 +224,13 @@ static int on_wait(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void retry_or_fail(Job *j, uint64_t hint, const char *why)
+static void retry_or_fail(Job *j, uint64_t hint, const char *why, bool hinted)
 {
 	LlmClient *c = j->client;
-	uint64_t wait = hint ? hint : backoff(c, j->attempt);
+	/* A server's hint counts, but never below the base: no back-to-back storms. */
+	uint64_t wait = hint > c->o.base_backoff_usec ? hint
+			: hint			      ? c->o.base_backoff_usec
+						      : backoff(c, j->attempt);
 	char msg[600];
 
 	if (j->attempt > c->o.max_retries) {
@@ -219,8 +240,9 @@ static void retry_or_fail(Job *j, uint64_t hint, const char *why)
 		return;
 	}
 	if (wait > c->o.max_wait_usec) {
-		(void)util_snprintf(msg, sizeof msg,
-				    "%s (the server asks to wait %llus; giving up)", why,
+		(void)util_snprintf(msg, sizeof msg, "%s (%s %llus; giving up)", why,
+				    hinted ? "the server asks to wait"
+					   : "the next retry would wait",
 				    (unsigned long long)(wait / USEC_PER_SEC));
 		provider_failed(j, msg);
 		return;
@@ -253,9 +275,9 @@ static void on_response(const LlmHttpResult *hr, void *userdata)
 					    hr->error ? hr->error : "?");
 		(void)record(j, hr, NULL, kind, why);
 		if (hr->too_big)
-			provider_failed(j, why);
+			provider_failed_status(j, hr->status ? hr->status : 200, why);
 		else
-			retry_or_fail(j, 0, why);
+			retry_or_fail(j, 0, why, false);
 		return;
 	}
 	if (llm_response_parse(j->client->o.endpoint.kind, hr->status, hr->retry_after, hr->body,
@@ -275,12 +297,12 @@ static void on_response(const LlmHttpResult *hr, void *userdata)
 	case LLM_OUTCOME_RETRY:
 		(void)record(j, hr, &resp, "retry", resp.error);
 		(void)util_snprintf(why, sizeof why, "%s", resp.error ? resp.error : "?");
-		retry_or_fail(j, resp.retry_after_usec, why);
+		retry_or_fail(j, resp.retry_after_usec, why, resp.retry_after_usec > 0);
 		break;
 	case LLM_OUTCOME_FAIL:
 		(void)record(j, hr, &resp, "fail", resp.error);
 		(void)util_snprintf(why, sizeof why, "%s", resp.error ? resp.error : "?");
-		provider_failed(j, why);
+		provider_failed_status(j, hr->status, why);
 		break;
 	}
 	llm_response_done(&resp);

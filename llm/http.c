@@ -336,6 +336,13 @@ int llm_http_post(LlmHttp *h, const LlmHttpRequest *req, uint64_t timeout_usec, 
 	     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c) == CURLE_OK &&
 	     curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK &&
 	     curl_easy_setopt(c->curl, CURLOPT_PRIVATE, c) == CURLE_OK;
+	/*
+	 * Plain http:// is allowed to loopback only; a proxy from the
+	 * environment would carry the key and the evidence off the host in
+	 * clear. (https goes through a proxy as an end-to-end TLS tunnel.)
+	 */
+	if (ok && strncmp(req->url, "http://", 7) == 0)
+		ok = curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*") == CURLE_OK;
 	if (!ok) {
 		curl_easy_cleanup(c->curl);
 		curl_slist_free_all(c->headers);

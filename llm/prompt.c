@@ -47,31 +47,50 @@ static int append_catalog(cJSON *arr, const LlmCatalogEntry *cat, size_t n)
 	return 0;
 }
 
-/* Copies s cut at max bytes (at a UTF-8 boundary), redacted when asked. */
-static int clean(const char *s, size_t max, bool redact, unsigned *count, char **ret)
+/*
+ * Redacts s when asked, then cuts it at max bytes (at a UTF-8 boundary):
+ * in that order, so that a secret is never cut into a piece no pattern knows.
+ * A PEM block spread over several lines is followed through *in_pem: every
+ * line from BEGIN to END goes, not only the first.
+ */
+static int clean(const char *s, size_t max, bool redact, bool *in_pem, unsigned *count, char **ret)
 {
-	size_t n = strlen(s);
-	char *cut, *out = NULL;
+	const char *begin = strstr(s, "-----BEGIN "), *end;
+	char *out = NULL;
 	unsigned c = 0;
+	size_t n;
 	int r;
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	cut = util_strndup(s, n);
-	if (!cut)
-		return -ENOMEM;
-	if (!redact) {
-		*ret = cut;
+	if (redact && *in_pem) {
+		*in_pem = !strstr(s, "PRIVATE KEY-----") || !strstr(s, "-----END ");
+		*count += 1;
+		out = strdup(LLM_REDACTED);
+		if (!out)
+			return -ENOMEM;
+		*ret = out;
 		return 0;
 	}
-	r = llm_redact(cut, &out, &c);
-	free(cut);
-	if (r < 0)
-		return r;
-	*count += c;
+	if (redact && begin && strstr(begin, "PRIVATE KEY-----")) {
+		end = strstr(begin, "-----END ");
+		*in_pem = !end;
+	}
+	if (redact) {
+		r = llm_redact(s, &out, &c);
+		if (r < 0)
+			return r;
+		*count += c;
+	} else {
+		out = strdup(s);
+		if (!out)
+			return -ENOMEM;
+	}
+	n = strlen(out);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;
+		out[n] = '\0';
+	}
 	*ret = out;
 	return 0;
 }
@@ -116,6 +135,7 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 	char *cat_text = NULL, *message = NULL, **ctx = NULL, *evidence = NULL;
 	size_t n_ctx = 0, sys_len;
 	unsigned char nonce_raw[6];
+	bool in_pem = false;
 	char nonce[13];
 	int r = -ENOMEM;
 
@@ -137,21 +157,23 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 	if (append_catalog(cat, catalog, n_catalog) < 0 ||
 	    !(cat_text = cJSON_PrintUnformatted(cat)))
 		goto out;
-	r = clean(ev->message ? ev->message : "", LLM_PROMPT_MESSAGE_MAX, redact, &p.redactions,
-		  &message);
-	if (r < 0)
-		goto out;
 	ctx = calloc(ev->n_context + 1, sizeof(char *));
 	if (!ctx) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Oldest first, then the error itself: the order the lines were written in. */
 	for (size_t i = 0; i < ev->n_context; i++) {
-		r = clean(ev->context[i], LLM_PROMPT_LINE_MAX, redact, &p.redactions, &ctx[i]);
+		r = clean(ev->context[i], LLM_PROMPT_LINE_MAX, redact, &in_pem, &p.redactions,
+			  &ctx[i]);
 		if (r < 0)
 			goto out;
 		n_ctx++;
 	}
+	r = clean(ev->message ? ev->message : "", LLM_PROMPT_MESSAGE_MAX, redact, &in_pem,
+		  &p.redactions, &message);
+	if (r < 0)
+		goto out;
 	/* Drop the oldest context lines until the whole prompt fits the budget. */
 	for (size_t skip = 0;; skip++) {
 		size_t need;

@@ -245,10 +245,10 @@ _printf_(2, 3) static int set_error(LlmResponse *r, const char *fmt, ...)
 		r->error = NULL;
 		return -ENOMEM;
 	}
-	/* Server text may hold anything: keep the one line printable. */
+	/* Server text may hold anything: keep the one line printable ASCII. */
 	for (char *c = r->error; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = ' ';
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = (unsigned char)*c >= 0x7f ? '?' : ' ';
 	return 0;
 }
 

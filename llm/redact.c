@@ -15,32 +15,45 @@
 
 /* Not preceded by a word character: the start of a name or token. */
 #define B "(?<![A-Za-z0-9_])"
-/* A key name ending in a secret's name: DB_PASSWORD, X-Auth-Token, aws_secret_access_key. */
-#define KEY                                                                            \
-	B "[A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|token|secret|api[_-]?key|" \
+/*
+ * A key name ending in a secret's name: DB_PASSWORD, X-Auth-Token,
+ * aws_secret_access_key. The prefix is bounded so that a long run of name
+ * characters costs linear time.
+ */
+#define KEY                                                                                      \
+	B "[A-Za-z0-9_.-]{0,64}?(?:password|passwd|pwd|pass|pw|passphrase|token|secret|api[_-]?" \
+	  "key|"                                                                                 \
 	  "secret[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\"']?\\s*[:=]\\s*"
 
-/* The rules of tests/data/redaction/cases.txt, in its order. */
+/*
+ * The rules of tests/data/redaction/cases.txt, in its order. A value that
+ * already reads [REDACTED] is replaced again (to the same text): skipping it
+ * would let "[REDACTED]@user:pass@host" through.
+ */
 static const struct {
 	const char *pattern;
 	const char *replacement;
 } rules[] = {
-	/* A PEM private key block, or what is left of one the message cap cut. */
-	{"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*$)",
+	/* A PEM private key block, across lines, or what is left of one a cut made. */
+	{"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*$)",
 	 LLM_REDACTED},
 	/* scheme://user:password@host: all before the authority's last '@'. */
-	{B "([A-Za-z][A-Za-z0-9+.-]*://)(?!\\[REDACTED\\]@)[^/?#\\s\"'<>]*@",
-	 "${1}" LLM_REDACTED "@"},
+	{B "([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\\s\"'<>]*@", "${1}" LLM_REDACTED "@"},
 	/* Authorization: [scheme] credential; the scheme word is kept (atomic group). */
-	{"(?i)(" B "[A-Za-z0-9_.-]*authorization[\"']?\\s*[:=]\\s*[\"']?"
-	 "(?>(?:(?:bearer|basic|token|digest|negotiate)\\s+)?))(?!\\[REDACTED\\])[^\\s,;&)\"']+",
+	{"(?i)(" B "[A-Za-z0-9_.-]{0,64}?authorization[\"']?\\s*[:=]\\s*[\"']?"
+	 "(?>(?:(?:bearer|basic|token|digest|negotiate)\\s+)?))[^\\s,;&)\"']+",
 	 "${1}" LLM_REDACTED},
 	/* A bare bearer token of 16 characters or more. */
-	{"(?i)(" B "bearer\\s+)(?!\\[REDACTED\\])[A-Za-z0-9._~+/=-]{16,}", "${1}" LLM_REDACTED},
+	{"(?i)(" B "bearer[\\s:]+)[A-Za-z0-9._~+/=-]{16,}", "${1}" LLM_REDACTED},
+	/* Cookies carry sessions: the whole value. */
+	{"(?i)(" B "(?:set-)?cookie\\s*:\\s*)[^\\r\\n]+", "${1}" LLM_REDACTED},
+	/* --password VALUE (a separate argument). */
+	{"(?i)(" B "--?(?:password|passwd|pass|token|secret|api-key)\\s+)[^\\s-][^\\s]*",
+	 "${1}" LLM_REDACTED},
 	/* key="value" (backslash escapes honoured), key='value', key=value. */
-	{"(?i)(" KEY "\")(?!\\[REDACTED\\]\")(?:[^\"\\\\]|\\\\.)+", "${1}" LLM_REDACTED},
-	{"(?i)(" KEY "')(?!\\[REDACTED\\]')(?:[^'\\\\]|\\\\.)+", "${1}" LLM_REDACTED},
-	{"(?i)(" KEY ")(?!\\[REDACTED\\])(?=[^\\s\"'])[^\\s,;&)\"']+", "${1}" LLM_REDACTED},
+	{"(?i)(" KEY "\")(?:[^\"\\\\]++|\\\\.)++", "${1}" LLM_REDACTED},
+	{"(?i)(" KEY "')(?:[^'\\\\]++|\\\\.)++", "${1}" LLM_REDACTED},
+	{"(?i)(" KEY ")(?=[^\\s\"'])[^\\s,;&)\"']++", "${1}" LLM_REDACTED},
 	/* AWS access key ids. */
 	{B "(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?![A-Za-z0-9_])", LLM_REDACTED},
 	/* JSON Web Tokens. */
@@ -52,6 +65,10 @@ static const struct {
 	{B "xox[abprs]-[A-Za-z0-9-]{10,}", LLM_REDACTED},
 	/* Google API keys. */
 	{B "AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", LLM_REDACTED},
+	/* OpenAI, OpenRouter and Anthropic keys; GitLab and npm tokens. */
+	{B "sk-(?:or-v1-|ant-|proj-)?[A-Za-z0-9_-]{20,}", LLM_REDACTED},
+	{B "glpat-[A-Za-z0-9_-]{20,}", LLM_REDACTED},
+	{B "npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", LLM_REDACTED},
 };
 
 static pcre2_code *compiled[ELEMENTSOF(rules)];

@@ -449,6 +449,39 @@ TEST(test_circuit_breaker)
 	llm_client_free(c);
 }
 
+/* A bad reply or a 400 is this request's fault, not the provider's: no breaker. */
+TEST(test_breaker_ignores_bad_requests)
+{
+	static const char *const models[] = {"blocked", "truncated", "e400", "notjson"};
+	LlmClient *c;
+
+	for (size_t i = 0; i < ELEMENTSOF(models); i++) {
+		Result r;
+
+		c = make_client(&(Setup){
+			.kind = LLM_KIND_GEMINI, .model = models[i], .key = KEY, .breaker = 1});
+		r = analyze_with(c, "x");
+		CHECK(r.a && r.a->fallback);
+		CHECK_(!llm_client_breaker_open(c), "%s opened the breaker", models[i]);
+		result_done(&r);
+		llm_client_free(c);
+	}
+}
+
+/* A proxy from the environment never sees a plain-http request (key in clear). */
+TEST(test_no_proxy_for_http)
+{
+	Result r;
+
+	setenv("http_proxy", "http://127.0.0.1:9", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);
+	r = analyze(&(Setup){.kind = LLM_KIND_GEMINI, .model = "good", .key = KEY});
+	CHECK(r.a && !r.a->fallback && accepted_restart(&r));
+	result_done(&r);
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+}
+
 typedef struct FreeInCallback {
 	LlmClient *client;
 	bool done, had_reply;
@@ -512,6 +545,8 @@ int main(void)
 	RUN(test_redaction_on_the_wire);
 	RUN(test_circuit_breaker);
 	RUN(test_free_from_callback);
+	RUN(test_breaker_ignores_bad_requests);
+	RUN(test_no_proxy_for_http);
 	ex_child_free(server);
 	sd_event_unref(ev);
 	wl_free(wl);

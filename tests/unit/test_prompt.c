@@ -126,10 +126,44 @@ TEST(test_redaction_corpus)
 	free(buf);
 }
 
+/* A key printed line by line reaches the journal as many entries: all go. */
+TEST(test_pem_across_lines)
+{
+	const char *ctx[] = {"loading key",
+			     "-----BEGIN RSA PRIVATE KEY-----",
+			     "MIIEpAIBAAKCAQEAsecretbodyline1",
+			     "secretbodyline2XYZ==",
+			     "-----END RSA PRIVATE KEY-----",
+			     "key loaded"};
+	LlmEvidence ev = {.unit = "a.service",
+			  .priority = 3,
+			  .message = "tls failed",
+			  .count = 1,
+			  .context = ctx,
+			  .n_context = 6};
+	LlmPrompt p = {0};
+
+	CHECK_INT(llm_prompt_build(catalog, 2, 5, &ev, true, &p), ==, 0);
+	CHECK(p.user && !strstr(p.user, "secretbodyline") && !strstr(p.user, "MIIE"));
+	CHECK_CONTAINS(p.user, "key loaded");
+	CHECK_CONTAINS(p.user, "loading key");
+	llm_prompt_done(&p);
+
+	/* Within one message over several lines, and a block the cap cut. */
+	ev.n_context = 0;
+	ev.message = "bad key\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIsecret\n-----END EC "
+		     "PRIVATE KEY-----\nafter";
+	CHECK_INT(llm_prompt_build(catalog, 2, 5, &ev, true, &p), ==, 0);
+	CHECK(p.user && !strstr(p.user, "MHcCAQEEIsecret"));
+	CHECK_CONTAINS(p.user, "after");
+	llm_prompt_done(&p);
+}
+
 int main(void)
 {
 	RUN(test_prompt_shape);
 	RUN(test_prompt_budget);
 	RUN(test_redaction_corpus);
+	RUN(test_pem_across_lines);
 	return harness_finish();
 }
