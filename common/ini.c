@@ -122,3 +122,21 @@ int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, un
 	}
 	return 0;
 }
+
+int ini_read_file(const char *path, size_t max, char **ret, size_t *ret_len, char **ret_error)
+{
+	char why[200];
+	int r = util_read_trusted_file(path, max, ret, ret_len, why, sizeof why);
+
+	if (r >= 0 || !ret_error)
+		return r;
+	if (r == -E2BIG)
+		(void)util_snprintf(why, sizeof why, "file is over the %zu-byte cap", max);
+	else if (r != -EPERM)
+		(void)util_snprintf(why, sizeof why, "%s", strerror(-r));
+	if (asprintf(ret_error, "%s: %s\n", path, why) < 0) {
+		*ret_error = NULL;
+		return -ENOMEM;
+	}
+	return r;
+}

@@ -44,3 +44,10 @@ char *ini_strip(char *s);
  */
 int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, unsigned *line,
 	      IniErrors *e, int (*on_line)(char *line, void *userdata), void *userdata);
+
+/*
+ * Reads a configuration file with util_read_trusted_file(). On failure
+ * returns the negative errno and, when ret_error is given, a one-line
+ * "path: reason\n" in it (the caller frees).
+ */
+int ini_read_file(const char *path, size_t max, char **ret, size_t *ret_len, char **ret_error);

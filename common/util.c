@@ -148,11 +148,11 @@ uint64_t util_now_usec(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t used = 0, cap;
 	struct stat st;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -162,6 +162,47 @@ int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
+	return read_fd(fd, max, ret, ret_len);
+}
+
+int util_read_trusted_file(const char *path, size_t max, char **ret, size_t *ret_len, char *why,
+			   size_t why_len)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (why_len)
+		why[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode)) {
+		(void)util_snprintf(why, why_len, "not a regular file; refusing it");
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		(void)util_snprintf(why, why_len,
+				    "owned by uid %u, not root; refusing it (chown root)",
+				    (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
+		(void)util_snprintf(why, why_len, "writable by %s; refusing it (chmod go-w)",
+				    (st.st_mode & S_IWOTH) ? "others" : "its group");
+		return -EPERM;
+	}
+	return read_fd(fd, max, ret, ret_len);
+}
+
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t used = 0, cap;
+
 	cap = 4096;
 	buf = malloc(cap + 1);
 	if (!buf)

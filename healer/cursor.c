@@ -54,7 +54,13 @@ static int file_save(CursorStore *s, const char *cursor, int durable)
 		return -ENOMEM;
 	memcpy(tmp, f->path, plen);
 	memcpy(tmp + plen, ".tmp", 5);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/*
+	 * A fresh file: whatever stood at PATH.tmp (a link to another file,
+	 * a FIFO) is removed, never written through or waited on.
+	 */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, cursor, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||

@@ -580,23 +580,9 @@ int llm_rules_load(const char *path, LlmRules **ret, char **ret_errors)
 
 	if (ret_errors)
 		*ret_errors = NULL;
-	r = util_read_file(path, LLM_RULES_MAX_FILE_BYTES, &buf, &len);
-	if (r < 0) {
-		if (ret_errors) {
-			size_t need = strlen(path) + 128;
-			char *m = malloc(need);
-
-			if (!m)
-				return -ENOMEM;
-			if (r == -E2BIG)
-				snprintf(m, need, "%s: file is over the %d-byte cap\n", path,
-					 LLM_RULES_MAX_FILE_BYTES);
-			else
-				snprintf(m, need, "%s: %s\n", path, strerror(-r));
-			*ret_errors = m;
-		}
+	r = ini_read_file(path, LLM_RULES_MAX_FILE_BYTES, &buf, &len, ret_errors);
+	if (r < 0)
 		return r;
-	}
 	return llm_rules_parse(path, buf, len, ret, ret_errors);
 }
 

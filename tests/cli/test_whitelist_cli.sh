@@ -46,6 +46,17 @@ grep -q "values.conf:9: max_commands: '0' is not a number from 1 to 20" "$tmp/er
 expect_rc 1 "$bin" whitelist check "$tmp/missing.conf"
 grep -q "missing.conf: No such file" "$tmp/err" && ok || bad "missing file message: $(cat "$tmp/err")"
 
+# Whoever may write the whitelist decides what runs as root: only root (or us).
+cp "$wl" "$tmp/foreign.conf"
+chown nobody "$tmp/foreign.conf" 2>/dev/null && {
+	expect_rc 1 "$bin" whitelist check "$tmp/foreign.conf"
+	grep -q "foreign.conf: owned by uid .*, not root; refusing it" "$tmp/err" && ok || bad "owner: $(cat "$tmp/err")"
+	chown root "$tmp/foreign.conf"
+}
+chmod 0646 "$tmp/foreign.conf"
+expect_rc 1 "$bin" whitelist check "$tmp/foreign.conf"
+grep -q "foreign.conf: writable by others; refusing it" "$tmp/err" && ok || bad "mode: $(cat "$tmp/err")"
+
 expect_rc 0 "$bin" whitelist test -w "$wl" --command 'sudo systemctl restart nginx' --json
 json_check 'j["verdict"] == "accept" and j["rejected"] == [] and isinstance(j["reason"], str)'
 json_check 'j["commands"] == [{"action": "restart_service", "args": {"unit": "nginx.service"}, "argv": ["/usr/bin/systemctl", "--no-pager", "--no-ask-password", "restart", "--", "nginx.service"]}]'

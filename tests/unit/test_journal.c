@@ -265,6 +265,26 @@ TEST(test_cursor_resume)
 	CHECK_INT(jr_seek_cursor(r, ""), ==, -EINVAL);
 	jr_free(r);
 
+	/* What stands at PATH.tmp is replaced, never written through. */
+	{
+		char victim[160], tmp[160], *vbuf = NULL;
+		size_t vlen;
+		FILE *v;
+
+		snprintf(victim, sizeof victim, "%s/victim", tmpdir);
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		v = fopen(victim, "we");
+		fputs("precious\n", v);
+		fclose(v);
+		CHECK_INT(link(victim, tmp), ==, 0);
+		CHECK_INT(cs->save(cs, "s=abc;i=1", 0), ==, 0);
+		CHECK_INT(util_read_file(victim, 64, &vbuf, &vlen), ==, 0);
+		CHECK_STR(vbuf, "precious\n");
+		free(vbuf);
+		unlink(victim);
+		CHECK_INT(mkfifo(tmp, 0600), ==, 0);
+		CHECK_INT(cs->save(cs, "s=abc;i=2", 0), ==, 0); /* a FIFO does not block it */
+	}
 	/* A cursor file that holds garbage is refused, not followed. */
 	{
 		FILE *f = fopen(path, "we");
