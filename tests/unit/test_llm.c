@@ -395,7 +395,7 @@ TEST(test_timeouts)
 	CHECK(r.a && r.a->fallback && r.a->n_calls == 1);
 	if (r.a && r.a->n_calls == 1)
 		CHECK_STR(r.a->calls[0].outcome, "timeout");
-	CHECK_(r.usec < 4 * USEC_PER_SEC, "stall took %llu us", (unsigned long long)r.usec);
+	CHECK_(r.usec < 20 * USEC_PER_SEC, "stall took %llu us", (unsigned long long)r.usec);
 	result_done(&r);
 	r = analyze(&(Setup){
 		.kind = LLM_KIND_OPENAI, .model = "slowdrip", .key = KEY, .timeout = USEC_PER_SEC});
