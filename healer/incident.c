@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
+#include <sys/random.h>
 
 #include "common/util.h"
 #include "healer/incident.h"
@@ -14,6 +15,7 @@ struct IncidentTable {
 	uint64_t *keys;
 	size_t *slots;
 	uint64_t dropped;
+	uint64_t seed; /* random: a log writer cannot aim fingerprints at one slot */
 };
 
 static void incident_done(Incident *i)
@@ -45,6 +47,8 @@ IncidentTable *inc_table_new(uint64_t window_usec, size_t max_incidents)
 	if (!t)
 		return NULL;
 	t->window = window_usec;
+	if (getrandom(&t->seed, sizeof t->seed, GRND_NONBLOCK) != sizeof t->seed)
+		t->seed = util_now_usec();
 	t->max = max_incidents ? max_incidents : 1;
 	t->buckets = 64;
 	t->keys = calloc(t->buckets, sizeof *t->keys);
@@ -54,9 +58,11 @@ IncidentTable *inc_table_new(uint64_t window_usec, size_t max_incidents)
 	return t;
 }
 
-static size_t *find_slot(size_t buckets, const uint64_t *keys, size_t *slots, uint64_t fp)
+static size_t *find_slot(size_t buckets, const uint64_t *keys, size_t *slots, uint64_t fp,
+			 uint64_t seed)
 {
-	size_t h = (size_t)(fp ^ (fp >> 29)) & (buckets - 1);
+	uint64_t x = (fp ^ seed) * 0x9e3779b97f4a7c15ULL;
+	size_t h = (size_t)(x ^ (x >> 32)) & (buckets - 1);
 
 	while (slots[h] && keys[h] != fp)
 		h = (h + 1) & (buckets - 1);
@@ -76,7 +82,7 @@ static int grow_index(IncidentTable *t)
 	}
 	for (size_t i = 0; i < t->buckets; i++)
 		if (t->slots[i]) {
-			size_t *s = find_slot(nb, nk, ns, t->keys[i]);
+			size_t *s = find_slot(nb, nk, ns, t->keys[i], t->seed);
 
 			nk[s - ns] = t->keys[i];
 			*s = t->slots[i];
@@ -137,7 +143,7 @@ int inc_table_add(IncidentTable *t, const JrEntry *e, Incident **ret)
 
 	if ((t->n + 1) * 2 > t->buckets && grow_index(t) < 0)
 		return -ENOMEM;
-	slot = find_slot(t->buckets, t->keys, t->slots, fp);
+	slot = find_slot(t->buckets, t->keys, t->slots, fp, t->seed);
 	if (*slot) {
 		Incident *i = &t->v[*slot - 1];
 

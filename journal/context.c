@@ -91,7 +91,8 @@ int jr_context(JrReader *r, const JrEntry *e, size_t n, size_t max_bytes, char *
 		k = sd_journal_seek_cursor(j, e->cursor);
 	if (k < 0)
 		goto fail;
-	while (got < n) {
+	/* Entries without a message are skipped but counted: the walk is bounded. */
+	for (size_t steps = 0; got < n && steps < JR_CONTEXT_MAX * 50; steps++) {
 		char *line;
 		size_t len;
 
