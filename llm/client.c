@@ -28,6 +28,7 @@ struct Job {
 	char *unit, *message;
 	LlmAnalysis *a;
 	unsigned attempt;
+	uint64_t started; /* monotonic µs */
 	LlmHttpCall *call;
 	sd_event_source *wait; /* retry timer, or the defer that answers offline */
 	llm_analysis_fn done;
@@ -99,6 +100,8 @@ int llm_client_new(sd_event *e, const LlmClientOptions *opts, const LlmRules *ru
 		c->o.base_backoff_usec = USEC_PER_SEC;
 	if (!c->o.max_wait_usec)
 		c->o.max_wait_usec = 5 * USEC_PER_MINUTE;
+	if (!c->o.total_usec)
+		c->o.total_usec = c->o.timeout_usec * (c->o.max_retries + 1) + USEC_PER_MINUTE;
 	if (c->o.endpoint.kind) {
 		r = llm_http_new(e, &c->http);
 		if (r < 0) {
@@ -239,6 +242,14 @@ static void retry_or_fail(Job *j, uint64_t hint, const char *why, bool hinted)
 		provider_failed(j, msg);
 		return;
 	}
+	/* However the server paces us, one analysis has an end. */
+	if (util_now_usec() + wait - j->started > c->o.total_usec) {
+		(void)util_snprintf(
+			msg, sizeof msg,
+			"%s (another try would pass the analysis' time budget; giving up)", why);
+		provider_failed(j, msg);
+		return;
+	}
 	if (wait > c->o.max_wait_usec) {
 		(void)util_snprintf(msg, sizeof msg, "%s (%s %llus; giving up)", why,
 				    hinted ? "the server asks to wait"
@@ -351,6 +362,7 @@ int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 	if (!j)
 		return -ENOMEM;
 	j->client = c;
+	j->started = util_now_usec();
 	j->done = done;
 	j->userdata = userdata;
 	j->unit = in->unit ? strdup(in->unit) : NULL;

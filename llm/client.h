@@ -27,6 +27,7 @@ typedef struct LlmClientOptions {
 	uint64_t breaker_cooloff_usec; /* how long it stays open */
 	uint64_t base_backoff_usec;    /* first retry wait without a hint (1 s) */
 	uint64_t max_wait_usec;	       /* a hint longer than this gives up (5 min) */
+	uint64_t total_usec; /* one analysis, retries included (timeout x tries + 1 min) */
 } LlmClientOptions;
 
 typedef struct LlmCallRecord {

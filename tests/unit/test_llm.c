@@ -145,6 +145,7 @@ typedef struct Setup {
 	uint64_t timeout;
 	unsigned breaker;
 	const char *message;
+	uint64_t total;
 } Setup;
 
 static LlmClient *make_client(const Setup *s)
@@ -162,6 +163,7 @@ static LlmClient *make_client(const Setup *s)
 		.breaker_failures = s->breaker ? s->breaker : 100,
 		.breaker_cooloff_usec = 60 * USEC_PER_SEC,
 		.base_backoff_usec = 100 * USEC_PER_MSEC,
+		.total_usec = s->total,
 	};
 	LlmClient *c = NULL;
 
@@ -377,6 +379,15 @@ TEST(test_retries)
 		.kind = LLM_KIND_GEMINI, .model = "r429forever", .key = KEY, .retries = 1});
 	CHECK(r.a && r.a->fallback && r.a->n_calls == 2);
 	CHECK(r.a && r.a->error && strstr(r.a->error, "gave up after 2 attempts"));
+	result_done(&r);
+	/* However many retries are left, an analysis ends within its time budget. */
+	r = analyze(&(Setup){.kind = LLM_KIND_GEMINI,
+			     .model = "r429forever",
+			     .key = KEY,
+			     .retries = 10,
+			     .total = 1500 * USEC_PER_MSEC});
+	CHECK(r.a && r.a->fallback && r.a->n_calls == 2);
+	CHECK(r.a && r.a->error && strstr(r.a->error, "time budget"));
 	result_done(&r);
 	/* An error inside a 200 (OpenRouter) is a failure, retried as its code says. */
 	r = analyze(&(Setup){
