@@ -3,63 +3,38 @@
 # The CLI contract of `healer analyze`: the offline rules by default, a real
 # provider through tests/llm/fake_llm.py on 127.0.0.1, config and key-file
 # refusals, and the JSON shape of `whitelist test --json` plus the analysis.
-set -uo pipefail
-bin=${HEALER_BIN:-build/san/healer}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-passed=0 failed=0
-tmp=$(mktemp -d /tmp/healer-acli-XXXXXX)
+. "$(dirname "$0")/lib.sh"
+cli_init acli
 server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-	local want=$1
-	shift
-	out=$("$@" 2>"$tmp/err")
-	local rc=$?
-	if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc (want $want): $* :: $out $(cat "$tmp/err")"; fi
-}
-py() {
-	if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if ('"$1"') else 1)' "$out" 2>/dev/null; then
-		ok
-	else
-		bad "check '$1' failed on: $(head -c 800 <<<"$out")"
-	fi
-}
-
+cli_on_exit='[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null'
 bind='bind() to 0.0.0.0:80 failed (98: Address already in use)'
 wl="$top/examples/whitelist.conf"
 rules="$top/examples/rules.conf"
 # No config at all: embedded defaults, the offline rules answer.
 printf '[llm]\nrules = %s\n' "$rules" >"$tmp/rules-only.conf"
 expect_rc 0 env -u GEMINI_API_KEY "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit nginx.service --message "$bind" --json
-py 'j["provider"] == "rules" and j["model"] is None and j["verdict"] == "accept" and j["fallback"] is False and j["error"] is None'
-py 'j["commands"][0]["argv"] == ["/usr/bin/systemctl", "--no-pager", "--no-ask-password", "restart", "--", "nginx.service"]'
-py 'isinstance(j["rule"], str) and isinstance(j["diagnosis"], str) and j["calls"] == []'
+json_check 'j["provider"] == "rules" and j["model"] is None and j["verdict"] == "accept" and j["fallback"] is False and j["error"] is None'
+json_check 'j["commands"][0]["argv"] == ["/usr/bin/systemctl", "--no-pager", "--no-ask-password", "restart", "--", "nginx.service"]'
+json_check 'isinstance(j["rule"], str) and isinstance(j["diagnosis"], str) and j["calls"] == []'
 
 # The unit comes from the evidence: a rule cannot restart another one.
 expect_rc 1 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit sshd.service --message "sshd.service: Main process exited, code=exited, status=255/EXCEPTION" --json
-py 'j["verdict"] == "reject" and j["commands"] == []'
+json_check 'j["verdict"] == "reject" and j["commands"] == []'
 
 # A unit without a suffix is a .service, as systemctl reads it.
 expect_rc 0 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit nginx --message "$bind" --json
-py 'j["verdict"] == "accept" and j["commands"][0]["args"]["unit"] == "nginx.service"'
+json_check 'j["verdict"] == "accept" and j["commands"][0]["args"]["unit"] == "nginx.service"'
 
 # Nothing matches: no plan, a reason.
 expect_rc 1 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit app.service --message "all is well" --json
-py 'j["verdict"] == "reject" and "no offline rule" in j["error"]'
+json_check 'j["verdict"] == "reject" and "no offline rule" in j["error"]'
 
 # A provider without a key: the rules answer, and say why.
 printf '[llm]\nprovider = gemini\nrules = %s\n' "$rules" >"$tmp/gemini-nokey.conf"
 expect_rc 0 env -u GEMINI_API_KEY -u HEALER_LLM_API_KEY "$bin" analyze -c "$tmp/gemini-nokey.conf" -w "$wl" --unit nginx.service --message "$bind" --json
-py 'j["provider"] == "rules" and j["fallback"] is True and "no API key for gemini" in j["error"]'
+json_check 'j["provider"] == "rules" and j["fallback"] is True and "no API key for gemini" in j["error"]'
 expect_rc 1 env -u GEMINI_API_KEY -u HEALER_LLM_API_KEY "$bin" analyze -c "$tmp/gemini-nokey.conf" -w "$wl" --unit app.service --message "all is well" --json
-py 'j["fallback"] is True and "no API key for gemini" in j["error"] and "no offline rule" in j["error"]'
+json_check 'j["fallback"] is True and "no API key for gemini" in j["error"] and "no offline rule" in j["error"]'
 
 # A real HTTP exchange with the fake Gemini server.
 python3 "$top/tests/llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/log" --key k-123 &
@@ -68,8 +43,8 @@ for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/port")
 printf '[llm]\nprovider = gemini\nmodel = good\nbase_url = http://127.0.0.1:%s\nrules = %s\ntimeout = 5s\n' "$port" "$rules" >"$tmp/gemini.conf"
 expect_rc 0 env GEMINI_API_KEY=k-123 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind password=hunter2" --json
-py 'j["provider"] == "gemini" and j["model"] == "good" and j["verdict"] == "accept" and j["fallback"] is False'
-py 'j["calls"][0]["http_status"] == 200 and j["calls"][0]["tokens_total"] > 0 and j["redactions"] == 1'
+json_check 'j["provider"] == "gemini" and j["model"] == "good" and j["verdict"] == "accept" and j["fallback"] is False'
+json_check 'j["calls"][0]["http_status"] == 200 and j["calls"][0]["tokens_total"] > 0 and j["redactions"] == 1'
 grep -q hunter2 "$tmp/log" && bad "a secret reached the server" || ok
 grep -q '"problems": \[\]' "$tmp/log" && ok || bad "server found problems: $(tail -c 600 "$tmp/log")"
 
@@ -78,7 +53,7 @@ printf 'k-123\n' >"$tmp/key"
 chmod 0600 "$tmp/key"
 printf 'api_key_file = %s\n' "$tmp/key" >>"$tmp/gemini.conf"
 expect_rc 0 env -u GEMINI_API_KEY "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --json
-py 'j["provider"] == "gemini" and j["verdict"] == "accept"'
+json_check 'j["provider"] == "gemini" and j["verdict"] == "accept"'
 chmod 0644 "$tmp/key"
 expect_rc 2 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind"
 grep -q "mode 0600 or stricter; refusing it" "$tmp/err" && ok || bad "key file message: $(cat "$tmp/err")"
@@ -87,13 +62,13 @@ grep -q "mode 0600 or stricter; refusing it" "$tmp/err" && ok || bad "key file m
 sed -i 's/^model = good/model = e401/' "$tmp/gemini.conf"
 chmod 0600 "$tmp/key"
 expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --json
-py 'j["provider"] == "gemini" and j["fallback"] is True and "HTTP 401" in j["error"] and j["verdict"] == "accept"'
+json_check 'j["provider"] == "gemini" and j["fallback"] is True and "HTTP 401" in j["error"] and j["verdict"] == "accept"'
 
 # Context lines go to the model.
 printf 'starting nginx\nlistening on :80\n' >"$tmp/ctx"
 sed -i 's/^model = e401/model = echo/' "$tmp/gemini.conf"
 expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --context-file "$tmp/ctx" --json
-py '"listening on :80" in j["diagnosis"] and j["commands"] == []'
+json_check '"listening on :80" in j["diagnosis"] and j["commands"] == []'
 
 # Config refusals.
 printf '[llm]\nprovider = openai\n' >"$tmp/openai.conf"
@@ -110,5 +85,4 @@ expect_rc 2 "$bin" analyze -c "$tmp/missing.conf" --unit a.service --message x
 expect_rc 2 "$bin" analyze --unit a.service
 expect_rc 2 "$bin" analyze --message x
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_finish

@@ -2,31 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The CLI contract of `healer whitelist check|test|show`: output, JSON shape
 # and exit codes, against the real binary. Works in its own temp folder.
-set -uo pipefail
-bin=${HEALER_BIN:-build/san/healer}
-data=${HEALER_TEST_DATA:-tests/data}
-passed=0 failed=0
-tmp=$(mktemp -d /tmp/healer-cli-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-# expect_rc WANT CMD... ; output in $out
-expect_rc() {
-	local want=$1
-	shift
-	out=$("$@" 2>"$tmp/err")
-	local rc=$?
-	if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc (want $want): $* :: $out $(cat "$tmp/err")"; fi
-}
-# json_check PYTHON-EXPR over $out (as j)
-json_check() {
-	if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if ('"$1"') else 1)' "$out" 2>/dev/null; then
-		ok
-	else
-		bad "json check '$1' failed on: $out"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_init cli
 
 mkdir -p "$tmp/opt" "$tmp/units"
 printf '#!/bin/sh\n' >"$tmp/opt/run.sh"
@@ -133,5 +110,4 @@ grep -q '^restart_service: Restart a failed systemd service' <<<"$out" && ok || 
 expect_rc 0 "$bin" version
 grep -q '^healer ' <<<"$out" && ok || bad "version: $out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_finish

@@ -530,6 +530,16 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
+    # A test that crashes never sends SIGTERM; the server runs in its own
+    # session, so it watches its parent and leaves with it.
+    parent = os.getppid()
+
+    def orphan_watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=orphan_watch, daemon=True).start()
+
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % server.server_address[1])
