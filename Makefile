@@ -8,9 +8,15 @@ PKGS    := libsystemd libcurl libcjson libpcre2-8 libmicrohttpd sqlite3
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -g -I. -fstack-protector-strong
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -g -I. -fstack-protector-strong -fPIE
+# A position-independent executable with a read-only GOT: no fixed addresses
+# and no writable function pointers for a memory bug in a root daemon to aim at.
+HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+# Asked of pkg-config once, when first used (after deps.sh may have installed
+# them). A missing module stops the build in build/.pkgs with the name of
+# its Debian package, never with an empty flag and a puzzling compile error.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san
@@ -21,7 +27,7 @@ OPT     := -O2 -D_FORTIFY_SOURCE=2
 endif
 
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
-LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+LDFLAGS_ALL = $(OPT) $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 MODULES  := common whitelist llm journal healer api
 LIB_SRCS := $(filter-out healer/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -38,14 +44,18 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz clean format bench bench-journal
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal
 
 all: $(BUILD)/healer
 
 deps:
 	@tools/deps.sh
 
-$(BUILD)/obj/%.o: %.c
+build/.pkgs: Makefile tools/deps.sh
+	@tools/deps.sh --check
+	@mkdir -p $(dir $@) && touch $@
+
+$(BUILD)/obj/%.o: %.c | build/.pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -69,21 +79,27 @@ $(BUILD)/healer: $(MAIN_OBJ) $(LIBHEALER)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBHEALER) tests/unit/harness.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBHEALER) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBHEALER) $(PKG_LIBS)
 
-$(BUILD)/progs/%: tests/progs/%.c
+$(BUILD)/progs/%: tests/progs/%.c | build/.pkgs
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIBHEALER)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBHEALER) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBHEALER) $(PKG_LIBS)
 
 tests: $(BUILD)/healer $(UNIT_BINS) $(PROG_BINS) $(REPLAY_BINS)
 
-# The suite always runs the sanitizer build, whatever SANITIZE says.
-test: deps
-	$(MAKE) SANITIZE=1 tests
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# The suite always runs the sanitizer build, whatever SANITIZE says. The
+# libFuzzer targets are built (and run a moment) too, so `make fuzz` cannot
+# rot unnoticed.
+test:
+	@tools/deps.sh --test
+	$(MAKE) -j$(JOBS) SANITIZE=1 tests
+	$(MAKE) -j$(JOBS) fuzz-build
 	tests/run.sh build/san
 
 run: deps
@@ -98,12 +114,28 @@ bench-journal: deps
 	python3 bench/journal.py build/healer
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
+# The library is compiled once with coverage hooks, then linked into each.
 FUZZ_SECONDS ?= 30
-build/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) build/gen/embedded.c
-	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) build/gen/embedded.c $(PKG_LIBS)
+FUZZ_CFLAGS = $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer $(PKG_CFLAGS)
+FUZZ_OBJS := $(LIB_SRCS:%.c=build/libfuzzer/obj/%.o) build/libfuzzer/obj/gen/embedded.o
 
-fuzz: deps $(LIBFUZZ_BINS)
+build/libfuzzer/obj/%.o: %.c | build/.pkgs
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+build/libfuzzer/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+build/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
+
+fuzz-build: $(LIBFUZZ_BINS)
+
+fuzz:
+	@tools/deps.sh --test
+	$(MAKE) -j$(JOBS) fuzz-build
 	@for t in $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%); do \
 		mkdir -p build/libfuzzer/corpus-$$t; \
 		build/libfuzzer/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \

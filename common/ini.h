@@ -26,7 +26,7 @@ typedef struct IniErrors {
 
 /* Adds an error at line; past INI_MAX_ERRORS a last "too many errors" stands for the rest. */
 void ini_error(IniErrors *e, unsigned line, const char *fmt, ...) _printf_(3, 4);
-void ini_verror(IniErrors *e, unsigned line, const char *fmt, va_list ap);
+void ini_verror(IniErrors *e, unsigned line, const char *fmt, va_list ap) _printf_(3, 0);
 
 /* Every error as "name:line: message\n", sorted by line (stable); NULL on OOM. */
 char *ini_errors_join(IniErrors *e, const char *name);

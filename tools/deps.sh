@@ -5,6 +5,10 @@
 # the PATH. Runs apt-get update once, and only when something is missing.
 set -euo pipefail
 
+# --check: only say what is missing (exit 1), install nothing; the build
+# calls it so that a missing module names its Debian package.
+# --lint, --test: also the tools of `make lint` / of `make test`.
+mode=${1:-}
 need=()
 have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
 
@@ -19,11 +23,23 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 [ -x /lib/systemd/systemd-journald ] || need+=(systemd)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-if [ "${1:-}" = "--lint" ]; then
+if [ "$mode" = "--lint" ]; then
 	command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
+fi
+if [ "$mode" = "--test" ]; then
+	# The libFuzzer targets are built by `make test` as well.
+	command -v clang >/dev/null 2>&1 || need+=(clang)
+	[ -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer*.a' 2>/dev/null | head -n 1)" ] ||
+		need+=(libclang-rt-dev)
+	command -v curl >/dev/null 2>&1 || need+=(curl)
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0
+if [ "$mode" = "--check" ]; then
+	echo "build: missing pkg-config modules or tools; install the Debian packages: ${need[*]}" >&2
+	echo "build: (as root, 'make deps' does it)" >&2
+	exit 1
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages: ${need[*]}" >&2

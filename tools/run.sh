@@ -6,7 +6,7 @@
 set -uo pipefail
 bin=$1
 cd "$(dirname "$0")/.."
-mkdir -p state
+demo=build/demo && mkdir -p "$demo"
 say() { printf '\n+ %s\n' "$*" >&2; }
 
 echo "healer: the daemon ('healer run') is not built yet; here are the parts that are." >&2
@@ -20,11 +20,11 @@ say "$bin analyze --unit nginx.service --message 'bind() to 0.0.0.0:80 failed (9
 "$bin" analyze --unit nginx.service \
 	--message 'bind() to 0.0.0.0:80 failed (98: Address already in use)' --json
 if [ -x /lib/systemd/systemd-journal-remote ]; then
-	rm -rf state/demo-journal && mkdir -p state/demo-journal
-	/lib/systemd/systemd-journal-remote -o state/demo-journal/x.journal \
+	rm -rf "$demo"/journal && mkdir -p "$demo"/journal
+	/lib/systemd/systemd-journal-remote -o "$demo"/journal/x.journal \
 		tests/data/journal/basic.export 2>/dev/null
-	say "$bin journal scan --directory state/demo-journal --all"
-	"$bin" journal scan --directory state/demo-journal --all
+	say "$bin journal scan --directory $demo/journal --all"
+	"$bin" journal scan --directory "$demo"/journal --all
 fi
 say "$bin run"
 "$bin" run
