@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "common/util.h"
+#include "whitelist/whitelist.h"
 
 #define DROP_CACHES_PATH "/proc/sys/vm/drop_caches"
 
@@ -36,20 +37,6 @@ static int open_beneath_no_links(const char *path)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Why st must not be touched, or NULL when it may. */
-static const char *chmod_refusal(const struct stat *st)
-{
-	if (!S_ISREG(st->st_mode))
-		return "not a regular file";
-	if (st->st_nlink != 1)
-		return "file has more than one hard link";
-	if (st->st_mode & (S_ISUID | S_ISGID))
-		return "file is setuid or setgid";
-	if (st->st_mode & S_IWOTH)
-		return "file is writable by others";
-	return NULL;
-}
-
 int ex_builtin_chmod_x(const char *canonical_path, char *reason, size_t reason_len)
 {
 	_cleanup_close_ int fd = -1;
@@ -72,7 +59,7 @@ int ex_builtin_chmod_x(const char *canonical_path, char *reason, size_t reason_l
 		return fail(fd, reason, reason_len, "cannot open", canonical_path);
 	if (fstat(fd, &st) < 0)
 		return fail(-errno, reason, reason_len, "cannot stat", canonical_path);
-	why = chmod_refusal(&st);
+	why = wl_file_refusal(&st);
 	if (why)
 		return refuse(reason, reason_len, why, canonical_path);
 

@@ -144,9 +144,15 @@ static void build_chain(const Whitelist *wl, const char *unit, Chain *c, bool wi
 /*
  * Never restarted, whatever the whitelist says: starting these shuts the
  * host down or suspends it, opens a console or a root shell, loads kernel
- * modules, tears down sessions, or is the journal, the bus or Healer itself.
+ * modules or sets kernel parameters, tears down sessions, changes the
+ * installed software, formats, checks, grows or unlocks disks, runs the
+ * first-boot or initrd steps, or is the journal, the bus or Healer itself.
+ * Well-known aliases are listed by name too (kmod.service is
+ * systemd-modules-load.service), for hosts where the alias symlink lies
+ * outside unit_dirs.
  */
 static const char *const always_protected[] = {
+	/* power and sleep */
 	"systemd-exit.service",
 	"systemd-poweroff.service",
 	"systemd-reboot.service",
@@ -157,6 +163,8 @@ static const char *const always_protected[] = {
 	"systemd-hibernate.service",
 	"systemd-hybrid-sleep.service",
 	"systemd-suspend-then-hibernate.service",
+	"kexec-load.service",
+	/* consoles, shells and sessions */
 	"rescue.service",
 	"emergency.service",
 	"debug-shell.service",
@@ -167,20 +175,126 @@ static const char *const always_protected[] = {
 	"container-getty@.service",
 	"user@.service",
 	"user-runtime-dir@.service",
+	"systemd-logind.service",
+	/* kernel modules and parameters */
 	"modprobe@.service",
+	"systemd-modules-load.service",
+	"kmod.service",
+	"module-init-tools.service",
+	"kmod-static-nodes.service",
+	"systemd-sysctl.service",
+	"procps.service",
+	"systemd-binfmt.service",
+	/* the journal, the bus, devices */
 	"systemd-journald.service",
 	"systemd-journald@.service",
-	"systemd-logind.service",
+	"systemd-journal-flush.service",
 	"systemd-udevd.service",
+	"systemd-udev-trigger.service",
+	"systemd-udev-settle.service",
 	"dbus.service",
 	"dbus-broker.service",
+	/* installed software */
+	"packagekit.service",
 	"packagekit-offline-update.service",
+	"apt-daily.service",
+	"apt-daily-upgrade.service",
+	"unattended-upgrades.service",
+	"dnf-automatic.service",
+	"dnf-automatic-install.service",
+	"dnf-makecache.service",
+	"yum-cron.service",
+	"fwupd.service",
+	"fwupd-offline-update.service",
+	"fwupd-refresh.service",
+	"snapd.service",
+	"system-update-cleanup.service",
+	"systemd-update-done.service",
+	"ldconfig.service",
+	"systemd-hwdb-update.service",
+	"systemd-boot-update.service",
+	"systemd-bless-boot.service",
+	/* disks: check, format, grow, unlock, assemble, mount at boot */
 	"systemd-cryptsetup@.service",
+	"systemd-veritysetup@.service",
+	"systemd-integritysetup@.service",
 	"systemd-fsck@.service",
 	"systemd-fsck-root.service",
+	"systemd-fsck-usr.service",
+	"systemd-makefs@.service",
+	"systemd-mkswap@.service",
+	"systemd-growfs@.service",
+	"systemd-growfs-root.service",
+	"systemd-repart.service",
 	"systemd-remount-fs.service",
+	"systemd-quotacheck.service",
+	"quotaon.service",
+	"blk-availability.service",
+	"lvm2-monitor.service",
+	"lvm2-pvscan@.service",
+	"mdmonitor.service",
+	"mdadm-grow-continue@.service",
+	"mdadm-last-resort@.service",
+	"e2scrub@.service",
+	"e2scrub_all.service",
+	"e2scrub_reap.service",
+	"systemd-tmpfiles-setup.service",
+	"systemd-tmpfiles-setup-dev.service",
+	"systemd-tmpfiles-clean.service",
+	/* first boot */
+	"systemd-firstboot.service",
+	"systemd-machine-id-commit.service",
+	"systemd-sysusers.service",
+	"systemd-random-seed.service",
+	"cloud-init.service",
+	"cloud-init-local.service",
+	"cloud-config.service",
+	"cloud-final.service",
+	/* ourselves */
 	"healer.service",
 };
+
+/*
+ * Families protected by name prefix, instances and siblings included:
+ * initrd and dracut steps, disk and volume tools, updaters and cloud-init
+ * units that a release may add under new names.
+ */
+static const char *const always_protected_prefixes[] = {
+	"initrd-",
+	"dracut-",
+	"systemd-fsck",
+	"systemd-growfs",
+	"systemd-makefs",
+	"systemd-mkswap",
+	"systemd-repart",
+	"systemd-cryptsetup",
+	"systemd-veritysetup",
+	"systemd-integritysetup",
+	"systemd-pcr",
+	"lvm2-",
+	"mdadm",
+	"zfs-",
+	"apt-daily",
+	"unattended-upgrade",
+	"packagekit",
+	"dnf-",
+	"yum-",
+	"fwupd",
+	"cloud-init",
+	"cloud-config",
+	"cloud-final",
+	"e2scrub",
+};
+
+static bool has_protected_prefix(const Chain *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t p = 0; p < ELEMENTSOF(always_protected_prefixes); p++)
+			if (strncmp(c->names[i], always_protected_prefixes[p],
+				    strlen(always_protected_prefixes[p])) == 0)
+				return true;
+	return false;
+}
 
 static bool chains_meet(const Chain *a, const Chain *b)
 {
@@ -198,6 +312,8 @@ bool wl_unit_is_protected(const Whitelist *wl, const char *unit)
 	if (strlen(unit) > NAME_MAX || strchr(unit, '/'))
 		return true; /* not a unit name at all: fail closed */
 	build_chain(wl, unit, &mine, true);
+	if (has_protected_prefix(&mine))
+		return true;
 	for (size_t p = 0; p < ELEMENTSOF(always_protected); p++) {
 		build_chain(wl, always_protected[p], &theirs, false);
 		if (chains_meet(&mine, &theirs))

@@ -111,6 +111,21 @@ static int check_pattern(const Whitelist *wl, const WlParam *p, const char *v, c
 		      rc);
 }
 
+const char *wl_file_refusal(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_nlink != 1)
+		return "file has more than one hard link";
+	if (st->st_mode & (S_ISUID | S_ISGID))
+		return "file is setuid or setgid";
+	if (st->st_mode & S_IWOTH)
+		return "file is writable by others";
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+		return "file is writable by a group other than root";
+	return NULL;
+}
+
 /*
  * Canonicalises a path value and checks what it names. Returns the canonical
  * path in *ret; the builtin opens exactly that path again without following
@@ -119,6 +134,7 @@ static int check_pattern(const Whitelist *wl, const WlParam *p, const char *v, c
 static int vet_path(const WlParam *p, const char *v, char **ret, char *reason, size_t len)
 {
 	char canon[PATH_MAX];
+	const char *why;
 	struct stat st;
 
 	if (v[0] != '/')
@@ -129,18 +145,9 @@ static int vet_path(const WlParam *p, const char *v, char **ret, char *reason, s
 	if (lstat(canon, &st) < 0)
 		return refuse(reason, len, "parameter '%s': cannot stat '%s': %s", p->name, canon,
 			      strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return refuse(reason, len, "parameter '%s': '%s' is not a regular file", p->name,
-			      canon);
-	if (st.st_nlink != 1)
-		return refuse(reason, len, "parameter '%s': '%s' has %ju hard links", p->name,
-			      canon, (uintmax_t)st.st_nlink);
-	if (st.st_mode & (S_ISUID | S_ISGID))
-		return refuse(reason, len, "parameter '%s': '%s' is setuid or setgid", p->name,
-			      canon);
-	if (st.st_mode & S_IWOTH)
-		return refuse(reason, len, "parameter '%s': '%s' is writable by others", p->name,
-			      canon);
+	why = wl_file_refusal(&st);
+	if (why)
+		return refuse(reason, len, "parameter '%s': '%s': %s", p->name, canon, why);
 	*ret = strdup(canon);
 	return *ret ? 0 : -ENOMEM;
 }

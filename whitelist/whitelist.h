@@ -128,6 +128,17 @@ char *wl_unit_mangle(const char *name);
 /* "chmod-x" / "drop-caches" / NULL. */
 const char *wl_builtin_name(WlBuiltin b);
 
+struct stat;
+/*
+ * Why a file that a path parameter names must not be acted on, or NULL when
+ * it may: not a regular file, hard-linked (another name could be swapped in),
+ * setuid/setgid, or writable by others or by a group other than root's (a
+ * member could have written what root is about to make runnable). The
+ * whitelist checks the path with it and the builtin checks its opened fd
+ * with it again: one rule, two moments.
+ */
+const char *wl_file_refusal(const struct stat *st);
+
 /*
  * The program names of all match templates ("systemctl", "chmod", ...),
  * unique, as a new NULL-terminated array the caller frees. A reply parser

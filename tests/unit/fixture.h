@@ -103,6 +103,12 @@ static const char *fixture_make(void)
 	fixture_file("opt/app/suid.sh", 04755);
 	fixture_file("opt/app/sgid.sh", 02755);
 	fixture_file("opt/app/world.sh", 0666);
+	/* Group-writable: refused for a user group, allowed for root's group. */
+	fixture_file("opt/app/groupw.sh", 0664);
+	snprintf(p, sizeof p, "%s/opt/app/groupw.sh", fixture_root);
+	if (chown(p, 0, 4242) < 0 || chmod(p, 0664) < 0)
+		exit(2);
+	fixture_file("opt/app/rootgroupw.sh", 0664);
 	snprintf(p, sizeof p, "%s/opt/app/fifo", fixture_root);
 	if (mkfifo(p, 0644) < 0)
 		exit(2);

@@ -579,7 +579,7 @@ static void chmod_refused(const char *path, int err, const char *why)
 
 TEST(test_builtin_chmod_x)
 {
-	char path[PATH_MAX], target[PATH_MAX], dir[PATH_MAX], lnk[PATH_MAX];
+	char path[PATH_MAX], target[PATH_MAX], dir[PATH_MAX], lnk[PATH_MAX], reason[256];
 	uint64_t t0;
 
 	chmod_ok("a", 0644, 0755, "0644 -> 0755");
@@ -620,6 +620,15 @@ TEST(test_builtin_chmod_x)
 	make_file("worldw", 0646, path, sizeof(path));
 	chmod_refused(path, -EPERM, "writable by others");
 	CHECK_INT(mode_of(path), ==, 0646);
+	/* Group write: a member of a user group could have written the script. */
+	make_file("groupw", 0664, path, sizeof(path));
+	CHECK_INT(chown(path, 0, 4242), ==, 0);
+	CHECK_INT(chmod(path, 0664), ==, 0);
+	chmod_refused(path, -EPERM, "writable by a group other than root");
+	CHECK_INT(mode_of(path), ==, 0664);
+	make_file("rootgroupw", 0664, path, sizeof(path));
+	CHECK_INT(ex_builtin_chmod_x(path, reason, sizeof reason), ==, 0);
+	CHECK_INT(mode_of(path), ==, 0775);
 
 	util_snprintf(path, sizeof(path), "%s/fifo", tmpdir);
 	CHECK_INT(mkfifo(path, 0644), ==, 0);

@@ -4,6 +4,7 @@
 
 #include "harness.h"
 #include "fixture.h"
+#include "whitelist/internal.h"
 #include "whitelist/whitelist.h"
 
 static Whitelist *wl;
@@ -234,6 +235,8 @@ TEST(test_paths)
 	expect_path("@ROOT@/opt/app/suid.sh", NULL);
 	expect_path("@ROOT@/opt/app/sgid.sh", NULL);
 	expect_path("@ROOT@/opt/app/world.sh", NULL);
+	expect_path("@ROOT@/opt/app/groupw.sh", NULL);
+	expect_path("@ROOT@/opt/app/rootgroupw.sh", "@ROOT@/opt/app/rootgroupw.sh");
 	expect_path("@ROOT@/opt/app/subdir", NULL);
 	expect_path("@ROOT@/opt/app/fifo", NULL);
 	expect_path("@ROOT@/opt/app/missing.sh", NULL);
@@ -514,6 +517,75 @@ TEST(test_template_alias)
 	free(errors);
 }
 
+/*
+ * Units whose start changes installed software or disks, or runs early boot
+ * or first-boot steps, are protected whatever the file says: by name, by a
+ * well-known alias, by family prefix and as instances.
+ */
+TEST(test_always_protected)
+{
+	static const char *const refused[] = {
+		"kmod.service",
+		"systemd-modules-load.service",
+		"systemd-sysctl.service",
+		"apt-daily-upgrade.service",
+		"unattended-upgrades.service",
+		"packagekit.service",
+		"dnf-automatic-install.service",
+		"fwupd.service",
+		"systemd-fsck@dev-sda1.service",
+		"systemd-fsck-root.service",
+		"systemd-makefs@dev-vdb.service",
+		"systemd-growfs@-.service",
+		"systemd-growfs-root.service",
+		"systemd-repart.service",
+		"systemd-cryptsetup@luks.service",
+		"lvm2-pvscan@8:2.service",
+		"mdadm-last-resort@md0.service",
+		"zfs-mount.service",
+		"systemd-firstboot.service",
+		"cloud-init-local.service",
+		"initrd-switch-root.service",
+		"initrd-anything-new.service",
+		"dracut-cmdline.service",
+		"systemd-tmpfiles-clean.service",
+		"modprobe@loop.service",
+		"healer.service",
+	};
+	static const char *const allowed[] = {"nginx.service", "apt-cacher-ng.service",
+					      "myinitrd-builder.service", "zfsbackup.service",
+					      "cloud-sync.service"};
+
+	for (size_t i = 0; i < ELEMENTSOF(refused); i++)
+		CHECK_(wl_unit_is_protected(wl, refused[i]), "%s should be protected", refused[i]);
+	for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+		CHECK_(!wl_unit_is_protected(wl, allowed[i]), "%s should not be protected",
+		       allowed[i]);
+}
+
+/* An alias symlink in unit_dirs leads to an always-protected unit. */
+TEST(test_always_protected_alias)
+{
+	char conf[512], dir[300], p[400];
+	Whitelist *w = NULL;
+	char *errors = NULL;
+
+	snprintf(dir, sizeof dir, "%s/units3", fixture_root);
+	mkdir(dir, 0755);
+	snprintf(p, sizeof p, "%s/systemd-modules-load.service", dir);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	snprintf(p, sizeof p, "%s/my-modules.service", dir);
+	CHECK_INT(symlink("systemd-modules-load.service", p), ==, 0);
+	snprintf(conf, sizeof conf, "[healer]\nunit_dirs = %s\n", dir);
+	CHECK_INT(wl_parse("t", conf, strlen(conf), &w, &errors), ==, 0);
+	if (!w)
+		return;
+	CHECK(wl_unit_is_protected(w, "my-modules.service"));
+	CHECK(!wl_unit_is_protected(w, "my-other.service"));
+	wl_free(w);
+	free(errors);
+}
+
 TEST(test_path_not_in_exec)
 {
 	static const char conf[] = "[action t]\nmatch = truncate {path}\n"
@@ -559,6 +631,8 @@ int main(void)
 	RUN(test_patterns);
 	RUN(test_unit_rules);
 	RUN(test_template_alias);
+	RUN(test_always_protected);
+	RUN(test_always_protected_alias);
 	RUN(test_path_not_in_exec);
 	RUN(test_command_words);
 	wl_free(wl);
