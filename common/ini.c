@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/ini.h"
+#include "common/text.h"
 
 void ini_verror(IniErrors *e, unsigned line, const char *fmt, va_list ap)
 {
@@ -76,6 +77,23 @@ char *ini_strip(char *s)
 	return s;
 }
 
+/* A hidden character (text_is_hidden) other than a tab, in valid UTF-8. */
+static bool has_hidden(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0, k; i < n; i += k) {
+		uint32_t cp;
+
+		k = text_utf8_len(u + i, n - i);
+		cp = text_utf8_decode(u + i, k);
+		if (cp != '\t' && text_is_hidden(cp))
+			return true;
+	}
+	return false;
+}
+
 int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, unsigned *line,
 	      IniErrors *e, int (*on_line)(char *line, void *userdata), void *userdata)
 {
@@ -113,6 +131,15 @@ int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, un
 			bad = ((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f;
 		if (bad) {
 			ini_error(e, *line, "control character in line");
+			continue;
+		}
+		if (!text_utf8_valid(l, strlen(l))) {
+			ini_error(e, *line, "line is not valid UTF-8");
+			continue;
+		}
+		if (has_hidden(l)) {
+			/* What a reviewer reads must be what Healer reads. */
+			ini_error(e, *line, "invisible or bidirectional character in line");
 			continue;
 		}
 		if (*l == '\0' || *l == '#' || *l == ';')

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "journal/internal.h"
 
@@ -65,7 +66,7 @@ static char *format_line(sd_journal *j)
 			return NULL;
 		snprintf(raw, idl + ml + 16, "<%c> %s: %.*s", prio, ident, (int)ml, msg);
 		/* The same plain-text rule as messages. */
-		line = jr_plain_text(raw, strlen(raw), idl + ml + 16);
+		line = text_clean(raw, strlen(raw), idl + ml + 16, 0, NULL, NULL);
 	}
 	return line;
 }

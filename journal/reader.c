@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "journal/internal.h"
 
@@ -224,112 +225,18 @@ int jr_seek_tail(JrReader *r)
 }
 
 /*
- * Copies text cut at cap bytes, turning newlines and tabs into spaces and
- * any other control byte or invalid UTF-8 into '?'. Journal fields go to
- * prompts, JSON and terminals: they must be plain text. Sets *binary when
- * something was replaced.
+ * Journal fields go to prompts, JSON and terminals: they must be plain text
+ * (common/text.h). A field over its cap is cut at a character boundary.
  */
-static char *plain_copy(const char *v, size_t n, size_t cap, size_t *ret_len, bool *binary)
-{
-	size_t keep = n > cap ? cap : n, o = 0;
-	char *m = malloc(keep + 1);
-
-	if (!m)
-		return NULL;
-	for (size_t i = 0; i < keep;) {
-		unsigned char c = (unsigned char)v[i];
-		size_t k = c >= 0x80 ? jr_utf8_len((const unsigned char *)v + i, keep - i) : 0;
-
-		if (k > 0) {
-			uint32_t cp = jr_utf8_decode((const unsigned char *)v + i, k);
-
-			/* C1 controls (8-bit CSI...) and bidi overrides are not text either. */
-			if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-			    (cp >= 0x2066 && cp <= 0x2069)) {
-				m[o++] = '?';
-				*binary = true;
-			} else {
-				memcpy(m + o, v + i, k);
-				o += k;
-			}
-			i += k;
-			continue;
-		}
-		if (c == '\n' || c == '\t' || c == '\r') {
-			m[o++] = ' ';
-		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
-			m[o++] = '?';
-			*binary = true;
-		} else {
-			m[o++] = (char)c;
-		}
-		i++;
-	}
-	m[o] = '\0';
-	if (ret_len)
-		*ret_len = o;
-	return m;
-}
-
-char *jr_plain_text(const char *v, size_t n, size_t cap)
-{
-	bool binary = false;
-
-	return plain_copy(v, n, cap, NULL, &binary);
-}
-
-size_t jr_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t cp, min;
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0)
-		need = 1, cp = c & 0x1f, min = 0x80;
-	else if ((c & 0xf0) == 0xe0)
-		need = 2, cp = c & 0x0f, min = 0x800;
-	else if ((c & 0xf8) == 0xf0)
-		need = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (need >= n)
-		return 0;
-	for (size_t k = 1; k <= need; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	/* Strict: no overlong forms, no surrogates, nothing past U+10FFFF. */
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
-uint32_t jr_utf8_decode(const unsigned char *s, size_t len)
-{
-	uint32_t cp = len == 1	 ? s[0]
-		      : len == 2 ? s[0] & 0x1f
-		      : len == 3 ? s[0] & 0x0f
-				 : s[0] & 0x07;
-
-	for (size_t k = 1; k < len; k++)
-		cp = (cp << 6) | (s[k] & 0x3f);
-	return cp;
-}
-
 static char *field_copy(const char *v, size_t n, size_t cap)
 {
-	bool binary = false;
-
-	return plain_copy(v, n, cap, NULL, &binary);
+	return text_clean(v, n, cap, 0, NULL, NULL);
 }
 
 static int copy_message(JrEntry *e, const char *v, size_t n)
 {
 	e->message_truncated = n > JR_MESSAGE_MAX;
-	e->message = plain_copy(v, n, JR_MESSAGE_MAX, &e->message_len, &e->message_binary);
+	e->message = text_clean(v, n, JR_MESSAGE_MAX, 0, &e->message_len, &e->message_binary);
 	return e->message ? 0 : -ENOMEM;
 }
 

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "llm/reply-internal.h"
 
@@ -104,23 +105,6 @@ static int parse_command(ReplyBuilder *b, const cJSON *c, size_t idx, char *reas
 	return 0;
 }
 
-/*
- * The diagnosis is shown to people: escaped control characters decode to
- * real ones here (\u001b), so C0, DEL and the C1 range U+0080-U+009F become
- * '?' (line breaks and tabs a space). The text is valid UTF-8 already.
- */
-static void plain_text(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p; p++) {
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-		else if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = '?', p[1] = '?';
-	}
-}
-
 static int parse_plan(ReplyBuilder *b, const cJSON *root, char *reason, size_t reason_len)
 {
 	const cJSON *diagnosis = NULL, *commands = NULL;
@@ -157,10 +141,14 @@ static int parse_plan(ReplyBuilder *b, const cJSON *root, char *reason, size_t r
 				      "reply proposes %zu commands, more than max_commands (%zu)",
 				      n, b->max_commands);
 	if (diagnosis) {
-		b->reply->diagnosis = strdup(diagnosis->valuestring);
+		/*
+		 * The diagnosis is shown to people and stored: escaped controls
+		 * decode to real ones here (\u001b, \u202e), so it is cleaned
+		 * to plain text on one line.
+		 */
+		b->reply->diagnosis = text_clean_str(diagnosis->valuestring, 0);
 		if (!b->reply->diagnosis)
 			return -ENOMEM;
-		plain_text(b->reply->diagnosis);
 	}
 	for (const cJSON *c = commands->child; c; c = c->next, i++) {
 		r = parse_command(b, c, i, reason, reason_len);

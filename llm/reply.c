@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "llm/reply-internal.h"
 
@@ -75,42 +76,6 @@ LlmProposal *llm_reply_add(ReplyBuilder *b, const char *s, size_t n)
 		return NULL;
 	r->n++;
 	return p;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t need;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			need = 1, cp = c & 0x1f, min = 0x80;
-		else if ((c & 0xf0) == 0xe0)
-			need = 2, cp = c & 0x0f, min = 0x800;
-		else if ((c & 0xf8) == 0xf0)
-			need = 3, cp = c & 0x07, min = 0x10000;
-		else
-			return false;
-		if (n - i <= need)
-			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
 }
 
 /*
@@ -451,7 +416,7 @@ int llm_reply_parse(const char *buf, size_t len, const LlmReplyOptions *opts, Ll
 				      LLM_REPLY_MAX_BYTES);
 	if (memchr(buf, '\0', len))
 		return llm_reply_fail(-EBADMSG, reason, reason_len, "reply holds a NUL byte");
-	if (!valid_utf8((const unsigned char *)buf, len))
+	if (!text_utf8_valid(buf, len))
 		return llm_reply_fail(-EBADMSG, reason, reason_len, "reply is not valid UTF-8");
 	reply = calloc(1, sizeof *reply);
 	if (!reply)

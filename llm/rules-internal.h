@@ -44,6 +44,3 @@ struct LlmRules {
 	Rule *rules;
 	pcre2_match_context *mctx;
 };
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-size_t llm_rules_utf8_len(const unsigned char *s, size_t n);

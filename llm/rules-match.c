@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/util.h"
 #include "llm/reply.h"
 #include "llm/rules-internal.h"
@@ -45,25 +46,22 @@ typedef struct Buf {
 	size_t n;
 } Buf;
 
-/* Appends [s, s+n), with each invalid UTF-8 sequence as U+FFFD. -E2BIG past the cap. */
+/*
+ * Appends [s, s+n) as plain text (common/text.h: an invalid byte or a hidden
+ * character becomes '?'), so that a plan stays valid JSON whatever the
+ * message held. -E2BIG past the cap.
+ */
 static int buf_add(Buf *b, const char *s, size_t n)
 {
-	for (size_t i = 0, k; i < n; i += k) {
-		const char *add = s + i;
-		size_t addn;
+	size_t tn;
+	_cleanup_free_ char *t = text_clean(s, n, n, 0, &tn, NULL);
 
-		k = llm_rules_utf8_len((const unsigned char *)s + i, n - i);
-		addn = k;
-		if (k == 0) {
-			add = "\xef\xbf\xbd";
-			addn = 3;
-			k = 1;
-		}
-		if (b->n + addn > LLM_RULES_MAX_VALUE)
-			return -E2BIG;
-		memcpy(b->s + b->n, add, addn);
-		b->n += addn;
-	}
+	if (!t)
+		return -ENOMEM;
+	if (b->n + tn > LLM_RULES_MAX_VALUE)
+		return -E2BIG;
+	memcpy(b->s + b->n, t, tn);
+	b->n += tn;
 	b->s[b->n] = '\0';
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/ini.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "llm/reply.h"
 #include "llm/rules-internal.h"
@@ -41,47 +42,6 @@ _printf_(2, 3) static void perr(Parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	ini_verror(&p->errs, p->line, fmt, ap);
 	va_end(ap);
-}
-
-/* Length of the strict UTF-8 sequence at s (no overlongs, surrogates or > U+10FFFF), or 0. */
-size_t llm_rules_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2, cp = c & 0x1fu;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 3, cp = c & 0x0fu;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 4, cp = c & 0x07u;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if (need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-		return 0;
-	if (need == 4 && (cp < 0x10000 || cp > 0x10ffff))
-		return 0;
-	return need;
-}
-
-static bool is_utf8(const char *s)
-{
-	size_t n = strlen(s);
-
-	for (size_t i = 0, k; i < n; i += k)
-		if ((k = llm_rules_utf8_len((const unsigned char *)s + i, n - i)) == 0)
-			return false;
-	return true;
 }
 
 static bool is_name(const char *s, size_t n, bool dash)
@@ -296,10 +256,7 @@ static int set_text(Parser *p, const char *key, bool *seen, char **field, const 
 		perr(p, "%s is %zu bytes, over the %d-byte cap", key, n, LLM_RULES_MAX_TEXT);
 		return -E2BIG;
 	}
-	if (!is_utf8(value)) {
-		perr(p, "%s is not valid UTF-8", key);
-		return -EINVAL;
-	}
+	/* Valid UTF-8 without hidden characters already: ini_parse() checks every line. */
 	free(*field);
 	*field = strdup(value);
 	return *field ? 0 : -ENOMEM;

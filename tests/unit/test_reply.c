@@ -265,7 +265,7 @@ TEST(test_review_findings)
 	r = parse_ok("{\"diagnosis\": \"ok\\u001b]2;owned\\u0007\\u001b[2J \\u009b x \u00e9\", "
 		     "\"commands\": []}");
 	if (r)
-		CHECK_STR(r->diagnosis, "ok?]2;owned??[2J ?? x \u00e9");
+		CHECK_STR(r->diagnosis, "ok?]2;owned??[2J ? x \u00e9");
 	llm_reply_free(r);
 	r = parse_ok("{\"diagnosis\": \"line one\\nline\\ttwo\", \"commands\": []}");
 	if (r)

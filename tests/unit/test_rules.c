@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "llm/reply.h"
 #include "llm/rules.h"
@@ -486,7 +487,7 @@ TEST(test_injection)
 	if (!r)
 		return;
 	for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
-		char msg[512];
+		char msg[512], *want;
 		LlmReply *p;
 
 		snprintf(msg, sizeof msg, "ECHO %s", hostile[i]);
@@ -503,7 +504,10 @@ TEST(test_injection)
 			CHECK_STR(p->proposals[0].action, "echo");
 			CHECK_INT(p->proposals[0].n_args, ==, 1);
 			/* Multi-line input: '.' stops at the newline. */
-			CHECK_STR(p->proposals[0].arg_values[0], i == 1 ? "\"}]}" : hostile[i]);
+			/* Controls and invalid bytes arrive as plain text (common/text.h). */
+			want = text_clean_str(i == 1 ? "\"}]}" : hostile[i], 0);
+			CHECK_STR(p->proposals[0].arg_values[0], want);
+			free(want);
 			/* The diagnosis is the administrator's text, placeholders and all. */
 			CHECK_STR(p->diagnosis, "said \"{text}\" \\ literally");
 		}
@@ -515,10 +519,10 @@ TEST(test_injection)
 			 "[{\"action\":\"echo\",\"args\":{\"text\":\"a\\u005cu0000b\"}}]}");
 	free(reply);
 
-	/* A unit that is not valid UTF-8 goes out with U+FFFD, still valid JSON. */
+	/* A unit that is not valid UTF-8 goes out as plain text, still valid JSON. */
 	CHECK_INT(match(r, "bad\xff\xc0\xafunit.service", 3, "UNIT", &reply, &rule), ==, 1);
 	CHECK_STR(reply, "{\"commands\":[{\"action\":\"restart_service\",\"args\":{\"unit\":"
-			 "\"bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdunit.service\"}}]}");
+			 "\"bad???unit.service\"}}]}");
 	if (reply) {
 		LlmReply *p = reply_ok(reply);
 
