@@ -30,10 +30,13 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 MODULES  := common whitelist llm journal healer api
-LIB_SRCS := $(filter-out healer/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+# The library that tests, fuzzers and (later) the API link: every module but
+# the command-line front end, healer/cli/.
+LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
 EMBEDDED := examples/whitelist.conf examples/rules.conf
-MAIN_OBJ := $(BUILD)/obj/healer/main.o
+CLI_SRCS := $(wildcard healer/cli/*.c)
+MAIN_OBJ := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBHEALER := $(BUILD)/libhealer.a
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)

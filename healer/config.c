@@ -40,7 +40,7 @@ typedef struct CfgKey {
 
 #define O(f) offsetof(Config, f)
 static const CfgKey keys[] = {
-	{"healer", "whitelist", CFG_PATH, O(whitelist), 0, 0, "/etc/healer/whitelist.conf",
+	{"healer", "whitelist", CFG_PATH, O(whitelist), 0, 0, CFG_DEFAULT_WHITELIST,
 	 "the whitelist of commands Healer may run"},
 	{"healer", "state_dir", CFG_PATH, O(state_dir), 0, 0, "/var/lib/healer",
 	 "where the database and the journal cursor live"},
@@ -61,7 +61,7 @@ static const CfgKey keys[] = {
 	 "API base URL (provider default; required for openai)"},
 	{"llm", "api_key_file", CFG_PATH, O(api_key_file), 0, 0, NULL,
 	 "file holding the API key, readable by its owner only"},
-	{"llm", "rules", CFG_PATH, O(rules), 0, 0, "/etc/healer/rules.conf",
+	{"llm", "rules", CFG_PATH, O(rules), 0, 0, CFG_DEFAULT_RULES,
 	 "offline rules, also the fallback when a provider fails"},
 	{"llm", "timeout", CFG_SPAN, O(timeout_usec), USEC_PER_SEC, 10 * USEC_PER_MINUTE, "30s",
 	 "total time for one HTTP request"},

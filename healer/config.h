@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_DEFAULT_PATH   "/etc/healer/healer.conf"
-#define CFG_MAX_FILE_BYTES (256 * 1024)
-#define CFG_MAX_KEY_BYTES  4096
+#define CFG_DEFAULT_PATH      "/etc/healer/healer.conf"
+#define CFG_DEFAULT_WHITELIST "/etc/healer/whitelist.conf"
+#define CFG_DEFAULT_RULES     "/etc/healer/rules.conf"
+#define CFG_MAX_FILE_BYTES    (256 * 1024)
+#define CFG_MAX_KEY_BYTES     4096
 
 typedef enum CfgProvider {
 	CFG_PROVIDER_RULES,

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -213,68 +212,4 @@ int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOption
 		return r;
 	*ret = TAKE_PTR(p);
 	return 0;
-}
-
-static cJSON *command_json(const WlCommand *c)
-{
-	cJSON *o = cJSON_CreateObject(), *args, *argv;
-
-	if (!o)
-		return NULL;
-	if (!cJSON_AddStringToObject(o, "action", c->action) ||
-	    !(args = cJSON_AddObjectToObject(o, "args")) ||
-	    !(argv = cJSON_AddArrayToObject(o, "argv")))
-		goto oom;
-	for (size_t i = 0; i < c->n_args; i++)
-		if (!cJSON_AddStringToObject(args, c->arg_names[i], c->arg_values[i]))
-			goto oom;
-	if (c->argv) {
-		for (char **a = c->argv; *a; a++)
-			if (!cJSON_AddItemToArray(argv, cJSON_CreateString(*a)))
-				goto oom;
-	} else {
-		char b[64];
-
-		(void)util_snprintf(b, sizeof b, "builtin:%s", wl_builtin_name(c->builtin));
-		if (!cJSON_AddItemToArray(argv, cJSON_CreateString(b)))
-			goto oom;
-		if (c->builtin_path &&
-		    !cJSON_AddItemToArray(argv, cJSON_CreateString(c->builtin_path)))
-			goto oom;
-	}
-	return o;
-oom:
-	cJSON_Delete(o);
-	return NULL;
-}
-
-char *plan_to_json(const Plan *p)
-{
-	cJSON *o = cJSON_CreateObject(), *cmds, *rej;
-	char *s = NULL;
-
-	if (!o)
-		return NULL;
-	if (!cJSON_AddStringToObject(o, "verdict", p->accepted ? "accept" : "reject") ||
-	    !cJSON_AddStringToObject(o, "reason", p->reason ? p->reason : "") ||
-	    !(cmds = cJSON_AddArrayToObject(o, "commands")) ||
-	    !(rej = cJSON_AddArrayToObject(o, "rejected")))
-		goto out;
-	if (p->diagnosis && !cJSON_AddStringToObject(o, "diagnosis", p->diagnosis))
-		goto out;
-	for (size_t i = 0; i < p->n_commands; i++)
-		if (!cJSON_AddItemToArray(cmds, command_json(p->commands[i])))
-			goto out;
-	for (size_t i = 0; i < p->n_rejected; i++) {
-		cJSON *r = cJSON_CreateObject();
-
-		if (!cJSON_AddItemToArray(rej, r) ||
-		    !cJSON_AddStringToObject(r, "text", p->rejected[i].text) ||
-		    !cJSON_AddStringToObject(r, "reason", p->rejected[i].reason))
-			goto out;
-	}
-	s = cJSON_PrintUnformatted(o);
-out:
-	cJSON_Delete(o);
-	return s;
 }

@@ -42,12 +42,6 @@ int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOption
 /* A refused plan with the given reason (e.g. a reply over the size cap). */
 int plan_new_refused(const char *reason, Plan **ret);
 
-/*
- * The plan as the JSON object of `healer whitelist test --json`; a new
- * string the caller frees, or NULL on OOM.
- */
-char *plan_to_json(const Plan *p);
-
 Plan *plan_free(Plan *p);
 static inline void plan_freep(Plan **p)
 {

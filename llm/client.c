@@ -8,7 +8,7 @@
 #include "llm/http.h"
 #include "llm/rules.h"
 
-typedef struct Job Job;
+typedef struct LlmJob Job;
 
 struct LlmClient {
 	sd_event *event;
@@ -20,7 +20,7 @@ struct LlmClient {
 	Job *jobs;
 };
 
-struct Job {
+struct LlmJob {
 	LlmClient *client;
 	Job *next, *prev;
 	LlmHttpRequest req;
@@ -354,7 +354,7 @@ static int on_start(sd_event_source *s, void *userdata)
 
 int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 		       const char *const *arg_names, const LlmIncidentInput *in,
-		       llm_analysis_fn done, void *userdata)
+		       llm_analysis_fn done, void *userdata, LlmJob **ret_job)
 {
 	Job *j = calloc(1, sizeof *j);
 	int r;
@@ -395,5 +395,14 @@ int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 		job_free(j);
 		return r;
 	}
+	(void)sd_event_source_set_description(j->wait, "llm-analysis-start");
+	if (ret_job)
+		*ret_job = j;
 	return 0;
+}
+
+void llm_client_cancel(LlmJob *j)
+{
+	if (j)
+		job_free(j);
 }

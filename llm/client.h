@@ -18,6 +18,7 @@
 
 typedef struct LlmRules LlmRules;
 typedef struct LlmClient LlmClient;
+typedef struct LlmJob LlmJob;
 
 typedef struct LlmClientOptions {
 	LlmEndpoint endpoint; /* kind 0: offline rules only */
@@ -68,10 +69,14 @@ LlmClient *llm_client_free(LlmClient *c);
 /*
  * Starts one analysis. system/user are the prompt (ignored by the rules),
  * arg_names the catalogue's parameter names for the response schema.
+ * *ret_job (optional) identifies it until done is called or it is cancelled.
  */
 int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 		       const char *const *arg_names, const LlmIncidentInput *in,
-		       llm_analysis_fn done, void *userdata);
+		       llm_analysis_fn done, void *userdata, LlmJob **ret_job);
+
+/* Stops an analysis still running (its HTTP call, its timers); done is not called. */
+void llm_client_cancel(LlmJob *j);
 
 bool llm_client_breaker_open(const LlmClient *c);
 LlmAnalysis *llm_analysis_free(LlmAnalysis *a);

@@ -70,6 +70,22 @@ sed -i 's/^model = e401/model = echo/' "$tmp/gemini.conf"
 expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --context-file "$tmp/ctx" --json
 json_check '"listening on :80" in j["diagnosis"] and j["commands"] == []'
 
+# Bytes that are not text, from the command line: the request is still valid
+# JSON and the server reads plain text (invalid bytes and bidi as '?').
+expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$(printf 'bind \xff\xfe failed \xe2\x80\xaenigol')" --json
+json_check '"bind ?? failed ?nigol" in j["diagnosis"]'
+python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if L[-1]["body"] is not None and L[-1]["problems"] == [] else 1)' "$tmp/log" && ok || bad "request was not clean JSON: $(tail -c 400 "$tmp/log")"
+
+# Without --json: a report for people.
+sed -i 's/^model = echo/model = good/' "$tmp/gemini.conf"
+expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind"
+grep -q '^provider: gemini (good)$' <<<"$out" && ok || bad "text output: $out"
+grep -q '^call 1: HTTP 200, ok, ' <<<"$out" && ok || bad "text output: $out"
+grep -q '^verdict: accept$' <<<"$out" && ok || bad "text output: $out"
+grep -q '^run: restart_service: /usr/bin/systemctl --no-pager --no-ask-password restart -- nginx.service$' <<<"$out" && ok || bad "text output: $out"
+expect_rc 1 "$bin" analyze -c "$tmp/rules-only.conf" -w "$wl" --unit app.service --message "all is well"
+grep -q '^verdict: reject$' <<<"$out" && grep -q '^reason: no offline rule matches' <<<"$out" && ok || bad "text output: $out"
+
 # Config refusals.
 printf '[llm]\nprovider = openai\n' >"$tmp/openai.conf"
 expect_rc 2 "$bin" analyze -c "$tmp/openai.conf" --unit a.service --message x

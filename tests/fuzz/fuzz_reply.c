@@ -9,6 +9,7 @@
 
 #include "tests/fuzz/fuzz.h"
 #include "healer/plan.h"
+#include "healer/view.h"
 
 static const char whitelist_text[] =
 	"[healer]\nprotect = ssh.service\nmax_commands = 5\nunit_dirs = /nonexistent\n"
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
 					abort();
 	}
-	free(plan_to_json(plan));
+	cJSON_Delete(view_plan(plan));
 	plan_free(plan);
 	return 0;
 }

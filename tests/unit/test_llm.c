@@ -184,7 +184,8 @@ static Result analyze_with(LlmClient *c, const char *message)
 	uint64_t t0 = util_now_usec();
 
 	CHECK_INT(llm_prompt_build(cat, 1, 5, &e, true, &p), ==, 0);
-	CHECK_INT(llm_client_analyze(c, p.system, p.user, arg_names, &in, on_done, &r), ==, 0);
+	CHECK_INT(llm_client_analyze(c, p.system, p.user, arg_names, &in, on_done, &r, NULL), ==,
+		  0);
 	while (!r.done && util_now_usec() - t0 < 60 * USEC_PER_SEC)
 		sd_event_run(ev, 100 * USEC_PER_MSEC);
 	r.usec = util_now_usec() - t0;
@@ -516,7 +517,8 @@ TEST(test_free_from_callback)
 	LlmIncidentInput in = {"nginx.service", 3, "x"};
 	uint64_t t0 = util_now_usec();
 
-	CHECK_INT(llm_client_analyze(f.client, "S", "U", arg_names, &in, free_client_when_done, &f),
+	CHECK_INT(llm_client_analyze(f.client, "S", "U", arg_names, &in, free_client_when_done, &f,
+				     NULL),
 		  ==, 0);
 	while (!f.done && util_now_usec() - t0 < 10 * USEC_PER_SEC)
 		sd_event_run(ev, 100 * USEC_PER_MSEC);

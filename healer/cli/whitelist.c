@@ -12,27 +12,28 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "healer/cli.h"
+#include "healer/cli/cli.h"
 #include "healer/plan.h"
+#include "healer/settings.h"
+#include "healer/view.h"
 
+/* The core's one loader: the file, or the built-in example on a fresh host. */
 static int load(const char *path, Whitelist **ret)
 {
-	_cleanup_free_ char *errors = NULL;
-	int r = wl_load(path, ret, &errors);
+	_cleanup_free_ char *errors = NULL, *source = NULL;
+	int r = settings_load_whitelist(path, ret, &source, &errors);
 
-	if (r < 0) {
-		if (errors)
-			fputs(errors, stderr);
-		else
-			fprintf(stderr, "%s: %s\n", path, strerror(-r));
-	}
+	if (r < 0)
+		cli_print_errors(path, r, errors);
+	else if (strcmp(source, path) != 0)
+		fprintf(stderr, "healer: %s does not exist; using the %s\n", path, source);
 	return r;
 }
 
 static int cmd_check(int argc, char **argv)
 {
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *path = argc > 1 ? argv[1] : HEALER_DEFAULT_WHITELIST;
+	const char *path = argc > 1 ? argv[1] : CFG_DEFAULT_WHITELIST;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: healer whitelist check [FILE]\n");
@@ -42,25 +43,6 @@ static int cmd_check(int argc, char **argv)
 		return 1;
 	printf("OK\n");
 	return 0;
-}
-
-static void print_plan_text(const Plan *p)
-{
-	printf("verdict: %s\nreason: %s\n", p->accepted ? "accept" : "reject", p->reason);
-	for (size_t i = 0; i < p->n_commands; i++) {
-		const WlCommand *c = p->commands[i];
-
-		printf("run: %s:", c->action);
-		if (c->argv)
-			for (char **a = c->argv; *a; a++)
-				printf(" %s", *a);
-		else
-			printf(" builtin:%s%s%s", wl_builtin_name(c->builtin),
-			       c->builtin_path ? " " : "", c->builtin_path ? c->builtin_path : "");
-		putchar('\n');
-	}
-	for (size_t i = 0; i < p->n_rejected; i++)
-		printf("rejected: %s\n  because: %s\n", p->rejected[i].text, p->rejected[i].reason);
 }
 
 static int cmd_test(int argc, char **argv)
@@ -73,7 +55,7 @@ static int cmd_test(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{},
 	};
-	const char *path = HEALER_DEFAULT_WHITELIST, *reply_path = NULL, *command = NULL;
+	const char *path = CFG_DEFAULT_WHITELIST, *reply_path = NULL, *command = NULL;
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
 	_cleanup_(plan_freep) Plan *plan = NULL;
 	WlVetOptions vo = {0};
@@ -132,15 +114,12 @@ static int cmd_test(int argc, char **argv)
 		return 2;
 	}
 	if (json) {
-		_cleanup_free_ char *s = plan_to_json(plan);
-
-		if (!s) {
+		if (cli_print_json(view_plan(plan), false) < 0) {
 			fprintf(stderr, "whitelist test: out of memory\n");
 			return 2;
 		}
-		printf("%s\n", s);
 	} else {
-		print_plan_text(plan);
+		cli_print_plan(plan);
 	}
 	return plan->accepted ? 0 : 1;
 usage:
@@ -152,7 +131,7 @@ usage:
 static int cmd_show(int argc, char **argv)
 {
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *path = argc > 1 ? argv[1] : HEALER_DEFAULT_WHITELIST;
+	const char *path = argc > 1 ? argv[1] : CFG_DEFAULT_WHITELIST;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: healer whitelist show [FILE]\n");

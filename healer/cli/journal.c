@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "common/util.h"
-#include "healer/cli.h"
+#include "healer/cli/cli.h"
 #include "healer/incident.h"
 #include "journal/journal.h"
 

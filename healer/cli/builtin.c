@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "healer/builtins.h"
-#include "healer/cli.h"
+#include "healer/cli/cli.h"
 
 int cli_builtin(int argc, char **argv)
 {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "healer/cli.h"
+#include "healer/cli/cli.h"
 
 static int usage(FILE *f)
 {

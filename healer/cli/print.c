@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The human-readable output of plans and analyses. Every string printed is
+ * plain text already: refused text is escaped by the plan, the diagnosis
+ * and the evidence are cleaned by the core.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "healer/cli/cli.h"
+
+void cli_print_plan(const Plan *p)
+{
+	printf("verdict: %s\nreason: %s\n", p->accepted ? "accept" : "reject", p->reason);
+	if (p->diagnosis)
+		printf("diagnosis: %s\n", p->diagnosis);
+	for (size_t i = 0; i < p->n_commands; i++) {
+		const WlCommand *c = p->commands[i];
+
+		printf("run: %s:", c->action);
+		if (c->argv)
+			for (char **a = c->argv; *a; a++)
+				printf(" %s", *a);
+		else
+			printf(" builtin:%s%s%s", wl_builtin_name(c->builtin),
+			       c->builtin_path ? " " : "", c->builtin_path ? c->builtin_path : "");
+		putchar('\n');
+	}
+	for (size_t i = 0; i < p->n_rejected; i++)
+		printf("rejected: %s\n  because: %s\n", p->rejected[i].text, p->rejected[i].reason);
+}
+
+void cli_print_analysis(const Analysis *a)
+{
+	printf("provider: %s%s%s%s\n", a->provider, a->model ? " (" : "", a->model ? a->model : "",
+	       a->model ? ")" : "");
+	if (a->rule)
+		printf("rule: %s\n", a->rule);
+	if (a->fallback || a->error)
+		printf("%s: %s\n", a->fallback ? "fallback to the rules" : "error",
+		       a->error ? a->error : "the provider gave no usable reply");
+	for (size_t i = 0; i < a->n_calls; i++) {
+		const LlmCallRecord *c = &a->calls[i];
+
+		printf("call %zu: HTTP %ld, %s, %.1f ms", i + 1, c->http_status, c->outcome,
+		       (double)c->latency_usec / 1000.0);
+		if (c->tokens_total >= 0)
+			printf(", %lld tokens", (long long)c->tokens_total);
+		if (c->error)
+			printf(": %s", c->error);
+		putchar('\n');
+	}
+	if (a->redactions > 0)
+		printf("redacted: %u secret%s before sending\n", a->redactions,
+		       a->redactions == 1 ? "" : "s");
+	if (a->context_dropped > 0)
+		printf("context: %zu line%s left out to fit the prompt budget\n",
+		       a->context_dropped, a->context_dropped == 1 ? "" : "s");
+	cli_print_plan(a->plan);
+}
+
+int cli_print_json(cJSON *o, bool pretty)
+{
+	char *s = o ? (pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o)) : NULL;
+
+	cJSON_Delete(o);
+	if (!s)
+		return -ENOMEM;
+	printf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+void cli_print_errors(const char *what, int r, const char *errors)
+{
+	if (errors && *errors)
+		fputs(errors, stderr);
+	else
+		fprintf(stderr, "%s: %s\n", what, strerror(r < 0 ? -r : r));
+}
