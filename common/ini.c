@@ -77,6 +77,43 @@ char *ini_strip(char *s)
 	return s;
 }
 
+int ini_split(char *s, IniErrors *e, unsigned line, const char *hint, char **ret_key,
+	      char **ret_value)
+{
+	char *eq;
+
+	if (*s == '[') {
+		size_t n = strlen(s);
+
+		if (s[n - 1] != ']') {
+			ini_error(e, line, "section header must end with ']'");
+			return -EBADMSG;
+		}
+		s[n - 1] = '\0';
+		*ret_key = ini_strip(s + 1);
+		*ret_value = NULL;
+		return INI_LINE_SECTION;
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		ini_error(e, line, "expected 'key = value', %s or a comment", hint);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	*ret_key = ini_strip(s);
+	*ret_value = ini_strip(eq + 1);
+	return INI_LINE_PAIR;
+}
+
+const char *ini_section_arg(const char *hdr, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	if (strncmp(hdr, kind, n) != 0 || (hdr[n] != ' ' && hdr[n] != '\t'))
+		return NULL;
+	return hdr + n + strspn(hdr + n, " \t");
+}
+
 /* A hidden character (text_is_hidden) other than a tab, in valid UTF-8. */
 static bool has_hidden(const char *s)
 {

@@ -45,6 +45,27 @@ char *ini_strip(char *s);
 int ini_parse(const char *buf, size_t len, size_t max_bytes, size_t max_line, unsigned *line,
 	      IniErrors *e, int (*on_line)(char *line, void *userdata), void *userdata);
 
+typedef enum IniLine {
+	INI_LINE_SECTION, /* "[inside]": *ret_key is the inside, stripped */
+	INI_LINE_PAIR,	  /* "key = value": both stripped; the value may be empty */
+} IniLine;
+
+/*
+ * Splits a line as ini_parse() hands it over, in place. A header without
+ * its closing ']' is reported ("section header must end with ']'") and
+ * gives -EBADMSG, so that the caller leaves the section it was in; a line
+ * with no '=' is reported ("expected 'key = value', HINT or a comment") and
+ * gives -EINVAL. Returns an IniLine otherwise.
+ */
+int ini_split(char *s, IniErrors *e, unsigned line, const char *hint, char **ret_key,
+	      char **ret_value);
+
+/*
+ * The NAME of a "KIND NAME" section header (KIND, blanks, NAME), or NULL
+ * when hdr is a header of another kind.
+ */
+const char *ini_section_arg(const char *hdr, const char *kind);
+
 /*
  * Reads a configuration file with util_read_trusted_file(). On failure
  * returns the negative errno and, when ret_error is given, a one-line

@@ -50,13 +50,44 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
-static inline void closep(int *fd)
+/* Closes fd (keeping errno) and returns -1, for "fd = safe_close(fd);". */
+static inline int safe_close(int fd)
 {
-	if (*fd >= 0) {
+	if (fd >= 0) {
 		int saved = errno;
-		close(*fd);
+		close(fd);
 		errno = saved;
 	}
+	return -1;
+}
+
+static inline void closep(int *fd)
+{
+	*fd = safe_close(*fd);
+}
+
+/* String arrays: NULL-terminated, each string and the array malloc'd. */
+static inline size_t strv_length(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* Frees v and its strings; takes NULL, returns NULL. */
+static inline char **strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+static inline void strv_freep(char ***v)
+{
+	*v = strv_free(*v);
 }
 
 static inline void fclosep(FILE **f)

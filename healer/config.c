@@ -276,33 +276,23 @@ static int cfg_line(char *l, void *userdata)
 {
 	CfgParser *p = userdata;
 	const CfgKey *k;
-	char why[256], *eq, *key;
-	int r;
+	char why[256], *key, *value;
+	int r = ini_split(l, &p->errs, p->line, "'[section]'", &key, &value);
 
-	if (*l == '[') {
-		size_t m = strlen(l);
-
-		if (l[m - 1] != ']' || m - 2 >= sizeof p->section) {
-			ini_error(&p->errs, p->line, "bad section header");
-			p->section[0] = '\0';
-			return 0;
-		}
-		l[m - 1] = '\0';
-		(void)util_snprintf(p->section, sizeof p->section, "%s", ini_strip(l + 1));
-		if (strcmp(p->section, "healer") && strcmp(p->section, "journal") &&
-		    strcmp(p->section, "llm") && strcmp(p->section, "api"))
+	if (r == -EBADMSG)
+		p->section[0] = '\0';
+	if (r < 0)
+		return 0; /* reported */
+	if (r == INI_LINE_SECTION) {
+		/* An unknown section is kept by name: its keys are then reported in it. */
+		(void)util_snprintf(p->section, sizeof p->section, "%s", key);
+		if (strcmp(key, "healer") && strcmp(key, "journal") && strcmp(key, "llm") &&
+		    strcmp(key, "api"))
 			ini_error(&p->errs, p->line,
-				  "unknown section [%s] (known: healer, journal, llm, api)",
-				  p->section);
+				  "unknown section [%.64s] (known: healer, journal, llm, api)",
+				  key);
 		return 0;
 	}
-	eq = strchr(l, '=');
-	if (!eq) {
-		ini_error(&p->errs, p->line, "expected 'key = value'");
-		return 0;
-	}
-	*eq = '\0';
-	key = ini_strip(l);
 	if (!p->section[0]) {
 		ini_error(&p->errs, p->line, "'%s' outside of a section", key);
 		return 0;
@@ -322,7 +312,7 @@ static int cfg_line(char *l, void *userdata)
 		ini_error(&p->errs, p->line, "'%s' set twice", k->name);
 	p->seen[k - keys] = true;
 	why[0] = '\0';
-	r = set_key(p->c, k, ini_strip(eq + 1), why, sizeof why);
+	r = set_key(p->c, k, value, why, sizeof why);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)

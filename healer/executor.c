@@ -148,7 +148,7 @@ static void child_finish_maybe(ExChild *c)
 static void output_close(ExChild *c)
 {
 	c->out_source = sd_event_source_disable_unref(c->out_source);
-	closep(&c->out_fd);
+	c->out_fd = safe_close(c->out_fd);
 	c->out_fd = -1;
 }
 
@@ -280,7 +280,7 @@ static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 	}
 	c->result.duration_usec = util_now_usec() - c->start_usec;
 	c->pid_source = sd_event_source_disable_unref(c->pid_source);
-	closep(&c->pidfd);
+	c->pidfd = safe_close(c->pidfd);
 	c->pidfd = -1;
 
 	if (c->out_fd >= 0) {
@@ -434,11 +434,12 @@ int ex_spawn(sd_event *e, char *const argv[], const ExOptions *opts, ex_done_fn 
 	r = sd_event_add_io(e, &c->out_source, c->out_fd, EPOLLIN, on_output, c);
 	if (r < 0)
 		return r;
+	(void)sd_event_source_set_description(c->out_source, "child-output");
 	r = child_spawn(c, argv, envp, wfd);
 	if (r < 0)
 		return r;
 	/* From here on a failure frees c, which kills and reaps the child. */
-	closep(&wfd);
+	wfd = safe_close(wfd);
 	wfd = -1;
 	c->pidfd = pidfd_open(c->pid, 0);
 	if (c->pidfd < 0)
@@ -446,10 +447,12 @@ int ex_spawn(sd_event *e, char *const argv[], const ExOptions *opts, ex_done_fn 
 	r = sd_event_add_io(e, &c->pid_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		return r;
+	(void)sd_event_source_set_description(c->pid_source, "child-exit");
 	r = sd_event_add_time(e, &c->timer_source, CLOCK_MONOTONIC,
 			      usec_add(c->start_usec, timeout), TIMER_ACCURACY, on_timer, c);
 	if (r < 0)
 		return r;
+	(void)sd_event_source_set_description(c->timer_source, "child-timeout");
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -474,8 +477,8 @@ ExChild *ex_child_free(ExChild *c)
 		}
 		c->reaped = true;
 	}
-	closep(&c->pidfd);
-	closep(&c->out_fd);
+	c->pidfd = safe_close(c->pidfd);
+	c->out_fd = safe_close(c->out_fd);
 	free(c->result.output);
 	free(c);
 	return NULL;

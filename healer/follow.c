@@ -6,6 +6,14 @@
 #include "common/util.h"
 #include "healer/follow.h"
 
+/*
+ * Timer slack, on purpose (sd-event reads 0 as its 250 ms default): the
+ * journal poll is on the path from an entry to an action, so 1 ms; looking
+ * again for a journal that does not exist yet is housekeeping.
+ */
+#define POLL_ACCURACY	USEC_PER_MSEC
+#define REOPEN_ACCURACY (100 * USEC_PER_MSEC)
+
 struct Follower {
 	sd_event *ev;
 	JrReader *reader;
@@ -21,14 +29,17 @@ struct Follower {
 	int last_error;
 };
 
-static bool is_own(const Follower *f, const JrEntry *e)
+bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier)
 {
+	const char *unit = own_unit ? own_unit : FL_OWN_UNIT;
+	const char *ident = own_identifier ? own_identifier : FL_OWN_IDENTIFIER;
+
 	if (e->pid == getpid())
 		return true;
-	if (f->own_unit && ((e->unit && strcmp(e->unit, f->own_unit) == 0) ||
-			    (e->systemd_unit && strcmp(e->systemd_unit, f->own_unit) == 0)))
+	if ((e->unit && strcmp(e->unit, unit) == 0) ||
+	    (e->systemd_unit && strcmp(e->systemd_unit, unit) == 0))
 		return true;
-	return f->own_identifier && e->identifier && strcmp(e->identifier, f->own_identifier) == 0;
+	return e->identifier && strcmp(e->identifier, ident) == 0;
 }
 
 static void save_cursor(Follower *f, int durable)
@@ -61,7 +72,7 @@ static void drain(Follower *f)
 		if (r == 0)
 			break;
 		n++;
-		if (is_own(f, &e)) {
+		if (fl_is_own_line(&e, f->own_unit, f->own_identifier)) {
 			f->skipped++;
 		} else {
 			f->seen++;
@@ -141,12 +152,15 @@ static int position(Follower *f)
 
 static int watch_fd(Follower *f)
 {
-	int fd = jr_get_fd(f->reader), events = jr_get_events(f->reader);
+	int fd = jr_get_fd(f->reader), events = jr_get_events(f->reader), r;
 
 	if (fd < 0 || events < 0)
 		return fd < 0 ? fd : events;
 	f->io = sd_event_source_disable_unref(f->io);
-	return sd_event_add_io(f->ev, &f->io, fd, (uint32_t)events, on_io, f);
+	r = sd_event_add_io(f->ev, &f->io, fd, (uint32_t)events, on_io, f);
+	if (r >= 0)
+		(void)sd_event_source_set_description(f->io, "journal-io");
+	return r;
 }
 
 /* While no journal file exists, look again every second (see jr_has_files). */
@@ -199,8 +213,9 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		f->opts = *opts;
 	if (f->opts.batch == 0)
 		f->opts.batch = 500;
-	f->own_unit = strdup(opts && opts->own_unit ? opts->own_unit : "healer.service");
-	f->own_identifier = strdup(opts && opts->own_identifier ? opts->own_identifier : "healer");
+	f->own_unit = strdup(opts && opts->own_unit ? opts->own_unit : FL_OWN_UNIT);
+	f->own_identifier =
+		strdup(opts && opts->own_identifier ? opts->own_identifier : FL_OWN_IDENTIFIER);
 	if (!f->own_unit || !f->own_identifier) {
 		r = -ENOMEM;
 		goto fail;
@@ -215,13 +230,14 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		goto fail;
 	r = watch_fd(f);
 	if (r >= 0)
-		r = sd_event_add_time_relative(ev, &f->reopen, CLOCK_MONOTONIC, USEC_PER_SEC, 0,
-					       on_reopen, f);
+		r = sd_event_add_time_relative(ev, &f->reopen, CLOCK_MONOTONIC, USEC_PER_SEC,
+					       REOPEN_ACCURACY, on_reopen, f);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(f->reopen, jr_has_files(reader) > 0 ? SD_EVENT_OFF
 										    : SD_EVENT_ON);
 	if (r >= 0)
-		r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, f);
+		r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, POLL_ACCURACY,
+				      on_timer, f);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
 	/* What was written before we started is read on the first iteration. */
@@ -231,6 +247,9 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		r = sd_event_source_set_enabled(f->more, SD_EVENT_ONESHOT);
 	if (r < 0)
 		goto fail;
+	(void)sd_event_source_set_description(f->reopen, "journal-reopen");
+	(void)sd_event_source_set_description(f->timer, "journal-poll");
+	(void)sd_event_source_set_description(f->more, "journal-next-batch");
 	*ret = f;
 	return 0;
 fail:

@@ -8,6 +8,7 @@
  * keeps the cursor so a restart neither repeats nor misses an entry.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -15,6 +16,17 @@
 #include "journal/journal.h"
 
 typedef struct Follower Follower;
+
+#define FL_OWN_UNIT	  "healer.service"
+#define FL_OWN_IDENTIFIER "healer"
+
+/*
+ * Whether e is one of Healer's own lines: written by this process, by its
+ * unit (trusted fields), or under its identifier. Healer never acts on its
+ * own lines, or one failed heal could feed the next. NULL own_unit or
+ * own_identifier mean FL_OWN_UNIT / FL_OWN_IDENTIFIER.
+ */
+bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier);
 
 typedef struct FlOptions {
 	const char *own_unit;	    /* Healer's unit; its lines are skipped ("healer.service") */

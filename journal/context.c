@@ -128,6 +128,6 @@ done:
 	return 0;
 fail:
 	sd_journal_close(j);
-	jr_strv_free(lines);
+	strv_free(lines);
 	return k;
 }

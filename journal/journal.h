@@ -124,10 +124,9 @@ const char *jr_last_cursor(const JrReader *r);
  * The last n lines of the same unit before entry e, at any priority, oldest
  * first, capped at max_bytes in all (a line that does not fit ends the list).
  * Opens its own view of the journal so the reader's position is untouched.
- * *ret is a NULL-terminated array the caller frees with jr_strv_free().
+ * *ret is a NULL-terminated array the caller frees with strv_free().
  */
 int jr_context(JrReader *r, const JrEntry *e, size_t n, size_t max_bytes, char ***ret);
-void jr_strv_free(char **v);
 
 /*
  * 64-bit fingerprint of unit + identifier + message with the variable parts

@@ -21,18 +21,6 @@ struct JrReader {
 	char *last_cursor;
 };
 
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-void jr_strv_free(char **v)
-{
-	strv_free(v);
-}
-
 JrReader *jr_free(JrReader *r)
 {
 	if (!r)

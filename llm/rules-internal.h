@@ -3,15 +3,10 @@
 
 /* Shared by the rules' parser and matcher; not public. */
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "common/regex.h"
 
 #include "llm/rules.h"
 
-/* Per pcre2_match() starting position, as in the whitelist. */
-#define MATCH_LIMIT    100000
-#define DEPTH_LIMIT    5000
-#define HEAP_LIMIT_KIB 8192
 /* Items visited by one pattern over one message, all starting positions together. */
 #define MATCH_BUDGET 200000UL
 

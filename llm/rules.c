@@ -409,18 +409,19 @@ static void reset_section(Parser *p)
 static int begin_section(Parser *p, const char *hdr)
 {
 	LlmRules *rules = p->rules;
+	const char *name;
 	Rule *nr;
 
 	finish_rule(p);
 	reset_section(p);
 	p->rule = NULL;
 	p->skipping = true; /* until the header below proves valid */
-	if (strncmp(hdr, "rule", 4) != 0 || (hdr[4] != ' ' && hdr[4] != '\t')) {
+	name = ini_section_arg(hdr, "rule");
+	if (!name) {
 		perr(p, "unknown section [%s] (known: [rule NAME])", hdr);
 		return -EINVAL;
 	}
-	hdr += 4;
-	hdr += strspn(hdr, " \t");
+	hdr = name;
 	if (!is_name(hdr, strlen(hdr), true)) {
 		perr(p, "rule name '%s' must be letters, digits, '_' or '-' (at most %d)", hdr,
 		     LLM_RULES_MAX_NAME);
@@ -453,30 +454,19 @@ static int begin_section(Parser *p, const char *hdr)
 static int parse_line(char *s, void *userdata)
 {
 	Parser *p = userdata;
-	char *eq, *key, *value;
+	char *key, *value;
+	int r = ini_split(s, &p->errs, p->line, "'[rule NAME]'", &key, &value);
 
-	if (*s == '[') {
-		size_t n = strlen(s);
-
-		if (s[n - 1] != ']') {
-			finish_rule(p);
-			reset_section(p);
-			perr(p, "section header must end with ']'");
-			p->rule = NULL;
-			p->skipping = true;
-			return -EINVAL;
-		}
-		s[n - 1] = '\0';
-		return begin_section(p, ini_strip(s + 1));
+	if (r == -EBADMSG) {
+		finish_rule(p);
+		reset_section(p);
+		p->rule = NULL;
+		p->skipping = true;
 	}
-	eq = strchr(s, '=');
-	if (!eq) {
-		perr(p, "expected 'key = value', '[rule NAME]' or a comment");
-		return -EINVAL;
-	}
-	*eq = '\0';
-	key = ini_strip(s);
-	value = ini_strip(eq + 1);
+	if (r < 0)
+		return r == -EBADMSG ? -EINVAL : r;
+	if (r == INI_LINE_SECTION)
+		return begin_section(p, key);
 	if (p->skipping)
 		return 0; /* the section header was already reported */
 	if (!p->rule) {
@@ -504,12 +494,9 @@ int llm_rules_parse(const char *name, const char *buf, size_t len, LlmRules **re
 	rules = calloc(1, sizeof *rules);
 	if (!rules)
 		return -ENOMEM;
-	rules->mctx = pcre2_match_context_create(NULL);
+	rules->mctx = regex_match_context_new();
 	if (!rules->mctx)
 		return -ENOMEM;
-	pcre2_set_match_limit(rules->mctx, MATCH_LIMIT);
-	pcre2_set_depth_limit(rules->mctx, DEPTH_LIMIT);
-	pcre2_set_heap_limit(rules->mctx, HEAP_LIMIT_KIB);
 	p.rules = rules;
 	r = ini_parse(buf, len, LLM_RULES_MAX_FILE_BYTES, LLM_RULES_MAX_LINE, &p.line, &p.errs,
 		      parse_line, &p);

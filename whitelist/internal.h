@@ -3,8 +3,7 @@
 
 /* Shared between the whitelist's parser and its vetting code; not public. */
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "common/regex.h"
 
 #include "whitelist/whitelist.h"
 
@@ -58,10 +57,6 @@ struct Whitelist {
 	char **unit_dirs;
 	pcre2_match_context *mctx;
 };
-
-/* Match and depth limits keep a hostile value from burning CPU. */
-#define WL_PCRE2_MATCH_LIMIT 100000
-#define WL_PCRE2_DEPTH_LIMIT 1000
 
 /* Whether a unit name, or any alias it resolves to, is protected. */
 bool wl_unit_is_protected(const Whitelist *wl, const char *unit);

@@ -693,6 +693,7 @@ static void reset_section(Parser *p)
 static int begin_section(Parser *p, const char *hdr)
 {
 	Whitelist *wl = p->wl;
+	const char *name;
 	WlAction *na;
 
 	finish_action(p);
@@ -704,12 +705,12 @@ static int begin_section(Parser *p, const char *hdr)
 		p->skipping = false;
 		return 0;
 	}
-	if (strncmp(hdr, "action", 6) != 0 || (hdr[6] != ' ' && hdr[6] != '\t')) {
+	name = ini_section_arg(hdr, "action");
+	if (!name) {
 		perr(p, "unknown section [%s] (known: [healer], [action NAME])", hdr);
 		return -EINVAL;
 	}
-	hdr += 6;
-	hdr += strspn(hdr, " \t");
+	hdr = name;
 	if (!is_action_name(hdr)) {
 		perr(p, "action name '%s' must be letters, digits, '_' or '-'", hdr);
 		return -EINVAL;
@@ -741,30 +742,19 @@ static int begin_section(Parser *p, const char *hdr)
 static int parse_line(char *s, void *userdata)
 {
 	Parser *p = userdata;
-	char *eq, *key, *value;
+	char *key, *value;
+	int r = ini_split(s, &p->errs, p->line, "'[section]'", &key, &value);
 
-	if (*s == '[') {
-		size_t n = strlen(s);
-
-		if (s[n - 1] != ']') {
-			finish_action(p);
-			reset_section(p);
-			perr(p, "section header must end with ']'");
-			p->action = NULL;
-			p->skipping = true;
-			return -EINVAL;
-		}
-		s[n - 1] = '\0';
-		return begin_section(p, ini_strip(s + 1));
+	if (r == -EBADMSG) {
+		finish_action(p);
+		reset_section(p);
+		p->action = NULL;
+		p->skipping = true;
 	}
-	eq = strchr(s, '=');
-	if (!eq) {
-		perr(p, "expected 'key = value', '[section]' or a comment");
-		return -EINVAL;
-	}
-	*eq = '\0';
-	key = ini_strip(s);
-	value = ini_strip(eq + 1);
+	if (r < 0)
+		return r == -EBADMSG ? -EINVAL : r;
+	if (r == INI_LINE_SECTION)
+		return begin_section(p, key);
 	if (p->skipping)
 		return 0; /* the section header was already reported */
 	if (!p->in_section) {
@@ -790,11 +780,9 @@ int wl_parse(const char *name, const char *buf, size_t len, Whitelist **ret, cha
 	if (!wl)
 		return -ENOMEM;
 	wl->max_commands = DEFAULT_MAX_COMMANDS;
-	wl->mctx = pcre2_match_context_create(NULL);
+	wl->mctx = regex_match_context_new();
 	if (!wl->mctx)
 		return -ENOMEM;
-	pcre2_set_match_limit(wl->mctx, WL_PCRE2_MATCH_LIMIT);
-	pcre2_set_depth_limit(wl->mctx, WL_PCRE2_DEPTH_LIMIT);
 	if (wl_set_unit_dirs(wl, default_unit_dirs, ELEMENTSOF(default_unit_dirs)) < 0)
 		return -ENOMEM;
 	p.wl = wl;

@@ -58,7 +58,7 @@ static int read_context(const char *path, char ***ret, size_t *ret_n)
 		else
 			nl = buf + len;
 		if (*l && !(v[n++] = strdup(l))) {
-			jr_strv_free(v);
+			strv_free(v);
 			return -ENOMEM;
 		}
 	}
@@ -125,7 +125,7 @@ static int run(const AnalyzeArgs *args)
 
 		r = analyze_once(s, &in, &a);
 	}
-	jr_strv_free(ctx);
+	strv_free(ctx);
 	if (r < 0) {
 		fprintf(stderr, "healer: analysis failed: %s\n", strerror(-r));
 		return 2;

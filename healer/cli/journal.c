@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "healer/cli/cli.h"
+#include "healer/follow.h"
 #include "healer/incident.h"
 #include "journal/journal.h"
 
@@ -103,12 +104,6 @@ static void open_hint(const JrOpenOptions *o, int r)
 	}
 }
 
-static bool is_own(const JrEntry *e)
-{
-	return (e->unit && strcmp(e->unit, "healer.service") == 0) ||
-	       (e->identifier && strcmp(e->identifier, "healer") == 0);
-}
-
 static int scan(const JrOpenOptions *o, bool all, uint64_t since, uint64_t window, bool json)
 {
 	_cleanup_(jr_freep) JrReader *r = NULL;
@@ -140,7 +135,7 @@ static int scan(const JrOpenOptions *o, bool all, uint64_t since, uint64_t windo
 		if (k <= 0)
 			break;
 		entries++;
-		if (is_own(&e))
+		if (fl_is_own_line(&e, NULL, NULL))
 			own++;
 		else
 			k = inc_table_add(t, &e, NULL);

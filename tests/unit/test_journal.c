@@ -199,14 +199,14 @@ TEST(test_context)
 		CHECK_STR(lines[0], "<6> nginx: starting nginx 1.22");
 		CHECK_CONTAINS(lines[1], "<4> nginx: conflicting server name");
 		CHECK(lines[2] == NULL);
-		jr_strv_free(lines);
+		strv_free(lines);
 	}
 	/* The byte cap ends the list; the lines nearest the error are kept. */
 	CHECK_INT(jr_context(r, &e, 20, 70, &lines), ==, 0);
 	if (lines) {
 		CHECK_CONTAINS(lines[0], "<4> nginx: conflicting server name");
 		CHECK(lines[1] == NULL);
-		jr_strv_free(lines);
+		strv_free(lines);
 	}
 	/* The reader's own position is untouched. */
 	jr_entry_done(&e);
@@ -217,7 +217,7 @@ TEST(test_context)
 	if (lines) {
 		CHECK_CONTAINS(lines[2], "bind() to 0.0.0.0:80 failed");
 		CHECK(lines[3] == NULL);
-		jr_strv_free(lines);
+		strv_free(lines);
 	}
 	jr_entry_done(&e);
 	jr_free(r);
