@@ -117,6 +117,24 @@ static int dup_or_null(const char *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * Replaces *s by its plain-text form: error texts quote what a server said,
+ * and servers echo prompts, so they are shown and stored like log text.
+ */
+static int clean_in_place(char **s)
+{
+	char *c;
+
+	if (!*s)
+		return 0;
+	c = text_clean_str(*s, 0);
+	if (!c)
+		return -ENOMEM;
+	free(*s);
+	*s = c;
+	return 0;
+}
+
 /* The provider's answer, owned, with the reasons the rules answered instead. */
 static int take_analysis(AnalysisJob *j, LlmAnalysis *la, Analysis *a)
 {
@@ -133,6 +151,11 @@ static int take_analysis(AnalysisJob *j, LlmAnalysis *la, Analysis *a)
 	la->n_calls = 0;
 	a->redactions = j->redactions;
 	a->context_dropped = j->context_dropped;
+	if (clean_in_place(&a->error) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_calls; i++)
+		if (clean_in_place(&a->calls[i].error) < 0)
+			return -ENOMEM;
 	if (key_missing) {
 		/* The missing key is the first reason; a failed rule match the second. */
 		char *both = NULL;
