@@ -258,11 +258,16 @@ static void retry_or_fail(Job *j, uint64_t hint, const char *why, bool hinted)
 		provider_failed(j, msg);
 		return;
 	}
-	if (sd_event_add_time_relative(c->event, &j->wait, CLOCK_MONOTONIC, wait, 0, on_wait, j) <
-	    0) {
+	/*
+	 * The wait is on the path from an incident to an action: with sd-event's
+	 * default slack (accuracy 0 = 250 ms) each retry would come late.
+	 */
+	if (sd_event_add_time_relative(c->event, &j->wait, CLOCK_MONOTONIC, wait,
+				       LLM_TIMER_ACCURACY_USEC, on_wait, j) < 0) {
 		provider_failed(j, why);
 		return;
 	}
+	(void)sd_event_source_set_description(j->wait, "llm-retry-wait");
 }
 
 static void on_response(const LlmHttpResult *hr, void *userdata)
@@ -395,5 +400,6 @@ int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 		job_free(j);
 		return r;
 	}
+	(void)sd_event_source_set_description(j->wait, "llm-analysis-start");
 	return 0;
 }
