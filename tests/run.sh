@@ -47,7 +47,7 @@ for r in "$build"/fuzz/replay_*; do
 	sed "s/^/[$name] /" "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |\] info: ' || true
 	count "$name" "$out" $rc
 done
-for s in tests/cli/test_*.sh; do
+for s in tests/cli/test_*.sh tests/llm/test_*.sh; do
 	[ -f "$s" ] || continue
 	name=$(basename "$s")
 	timeout 600 bash "$s" >"$out" 2>&1
