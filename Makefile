@@ -47,7 +47,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze
 
 all: $(BUILD)/healer
 
@@ -110,11 +110,16 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal
+bench: bench-journal bench-analyze
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
 	python3 bench/journal.py build/healer
+
+# One loopback LLM call: healer analyze against plain curl, same server, same body.
+bench-analyze: deps
+	$(MAKE) SANITIZE=0 all
+	python3 bench/analyze.py build/healer
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
 # The library is compiled once with coverage hooks, then linked into each.

@@ -92,6 +92,11 @@ bool analyzer_breaker_open(const Analyzer *a)
 	return llm_client_breaker_open(a->client);
 }
 
+const char *analyzer_fault(const Analyzer *a, LlmFault *ret_kind)
+{
+	return llm_client_fault(a->client, ret_kind);
+}
+
 static void job_free(AnalysisJob *j)
 {
 	Analyzer *a = j->analyzer;
@@ -145,6 +150,7 @@ static int take_analysis(AnalysisJob *j, LlmAnalysis *la, Analysis *a)
 		return -ENOMEM;
 	a->reply = TAKE_PTR(la->reply);
 	a->fallback = la->fallback;
+	a->fault = la->fault;
 	a->error = TAKE_PTR(la->error);
 	a->calls = TAKE_PTR(la->calls);
 	a->n_calls = la->n_calls;

@@ -36,6 +36,7 @@ typedef struct Analysis {
 	char *rule;	/* the rule that answered, or NULL */
 	bool fallback;	/* the rules answered because the provider could not */
 	char *error;	/* why the provider gave no usable reply, or NULL */
+	LlmFault fault; /* a configuration fault (bad key, billing...) behind error */
 	unsigned redactions;
 	size_t context_dropped;
 	size_t n_calls;
@@ -71,6 +72,13 @@ static inline void analyzer_unrefp(Analyzer **a)
 }
 
 bool analyzer_breaker_open(const Analyzer *a);
+
+/*
+ * The provider's standing configuration fault (a key it refuses, billing,
+ * access, an unknown model): one line, and its kind in *ret_kind (optional);
+ * NULL when there is none. The daemon's status shows it.
+ */
+const char *analyzer_fault(const Analyzer *a, LlmFault *ret_kind);
 
 /*
  * Starts one analysis of in (copied: the caller may free it at once).

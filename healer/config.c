@@ -78,6 +78,9 @@ static const CfgKey keys[] = {
 	{"llm", "referer", CFG_STRING, O(referer), 1, 256, NULL,
 	 "OpenRouter HTTP-Referer (attribution only)"},
 	{"llm", "title", CFG_STRING, O(title), 1, 256, NULL, "OpenRouter X-Title"},
+	{"llm", "response_format", CFG_STRING, O(response_format), 1, 32, "json_object",
+	 "openai only: json_object, or json_schema (grammar-enforced by llama.cpp, vLLM, "
+	 "Ollama 0.5+)"},
 	{"api", "address", CFG_STRING, O(api_address), 1, 64, "127.0.0.1",
 	 "address the REST API listens on"},
 	{"api", "port", CFG_U64, O(api_port), 1, 65535, "8099", "port of the REST API"},
@@ -446,6 +449,10 @@ int cfg_finish(Config *c, char **ret_errors)
 		if (strpbrk(c->base_url, "?#@ "))
 			err(&e, "[llm] base_url must not hold a query, fragment, user or blank");
 	}
+	if (c->response_format && strcmp(c->response_format, "json_object") != 0 &&
+	    strcmp(c->response_format, "json_schema") != 0)
+		err(&e, "[llm] response_format '%s' must be json_object or json_schema",
+		    c->response_format);
 	/* Gemini puts the model in the URL path: no '/' there. */
 	if (c->provider == CFG_PROVIDER_GEMINI && c->model && strchr(c->model, '/'))
 		err(&e, "[llm] model '%s': a Gemini model name holds no '/'", c->model);

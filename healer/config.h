@@ -51,6 +51,7 @@ typedef struct Config {
 	bool redact;
 	char *referer;
 	char *title;
+	char *response_format; /* "json_object" or "json_schema" (openai only) */
 	/* [api] */
 	char *api_address;
 	uint64_t api_port;

@@ -143,7 +143,11 @@ static int build_client(Settings *s, int have_key)
 			     .api_key = c->api_key,
 			     .referer = c->referer,
 			     .title = c->title,
-			     .max_output_tokens = c->max_output_tokens},
+			     .max_output_tokens = c->max_output_tokens,
+			     .format = c->response_format && strcmp(c->response_format,
+								    "json_schema") == 0
+					       ? LLM_FORMAT_JSON_SCHEMA
+					       : LLM_FORMAT_AUTO},
 		.timeout_usec = c->timeout_usec,
 		.max_retries = (unsigned)c->max_retries,
 		.breaker_failures = (unsigned)c->breaker_failures,

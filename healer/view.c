@@ -94,6 +94,7 @@ static bool add_calls(cJSON *o, const Analysis *a)
 		    !cJSON_AddNumberToObject(x, "tokens_in", (double)c->tokens_in) ||
 		    !cJSON_AddNumberToObject(x, "tokens_out", (double)c->tokens_out) ||
 		    !cJSON_AddNumberToObject(x, "tokens_total", (double)c->tokens_total) ||
+		    !cJSON_AddNumberToObject(x, "tokens_thinking", (double)c->tokens_thinking) ||
 		    (c->error && !cJSON_AddStringToObject(x, "error", c->error)))
 			return false;
 	}
@@ -111,7 +112,9 @@ cJSON *view_analysis(const Analysis *a)
 	if (!cJSON_AddStringToObject(o, "provider", a->provider ? a->provider : "") ||
 	    !add_str_or_null(o, "model", a->model) ||
 	    !cJSON_AddBoolToObject(o, "fallback", a->fallback) ||
-	    !add_str_or_null(o, "error", a->error) || !add_str_or_null(o, "rule", a->rule) ||
+	    !add_str_or_null(o, "error", a->error) ||
+	    !add_str_or_null(o, "fault", a->fault ? llm_fault_name(a->fault) : NULL) ||
+	    !add_str_or_null(o, "rule", a->rule) ||
 	    !cJSON_AddNumberToObject(o, "redactions", a->redactions) ||
 	    !cJSON_AddNumberToObject(o, "context_dropped", (double)a->context_dropped) ||
 	    !add_calls(o, a))

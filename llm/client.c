@@ -17,6 +17,9 @@ struct LlmClient {
 	LlmHttp *http;
 	unsigned failures;   /* analyses in a row that got no reply from the provider */
 	uint64_t open_until; /* monotonic µs; the breaker is open before it */
+	char *fault;	     /* the last configuration fault, until a 2xx answer */
+	LlmFault fault_kind;
+	uint64_t fault_until; /* monotonic µs; no calls before it */
 	Job *jobs;
 };
 
@@ -75,6 +78,7 @@ LlmClient *llm_client_free(LlmClient *c)
 		job_free(c->jobs);
 	llm_http_free(c->http);
 	sd_event_unref(c->event);
+	free(c->fault);
 	free(c);
 	return NULL;
 }
@@ -102,6 +106,8 @@ int llm_client_new(sd_event *e, const LlmClientOptions *opts, const LlmRules *ru
 		c->o.max_wait_usec = 5 * USEC_PER_MINUTE;
 	if (!c->o.total_usec)
 		c->o.total_usec = c->o.timeout_usec * (c->o.max_retries + 1) + USEC_PER_MINUTE;
+	if (!c->o.fault_cooloff_usec)
+		c->o.fault_cooloff_usec = USEC_PER_HOUR;
 	if (c->o.endpoint.kind) {
 		r = llm_http_new(e, &c->http);
 		if (r < 0) {
@@ -116,6 +122,18 @@ int llm_client_new(sd_event *e, const LlmClientOptions *opts, const LlmRules *ru
 bool llm_client_breaker_open(const LlmClient *c)
 {
 	return c->open_until > util_now_usec();
+}
+
+const char *llm_client_fault(const LlmClient *c, LlmFault *ret_kind)
+{
+	if (ret_kind)
+		*ret_kind = c->fault ? c->fault_kind : LLM_FAULT_NONE;
+	return c->fault;
+}
+
+static bool fault_holds(const LlmClient *c)
+{
+	return c->fault && c->fault_until > util_now_usec();
 }
 
 /* Hands the analysis to its owner and forgets the job. */
@@ -156,16 +174,53 @@ static void answer_offline(Job *j, const char *why)
 }
 
 /*
- * Whether a failure says the provider is unwell (transport, 401/402/403,
- * 404, 408, 429, 5xx) rather than that this one request or reply was bad
- * (400, a blocked prompt, a truncated or malformed reply). Only the first
+ * Whether a failure says the provider is unwell (transport, 404, 408, 429,
+ * 5xx) rather than that this one request or reply was bad (400, a blocked
+ * prompt, a moderation 403, a truncated or malformed reply). Only the first
  * kind opens the breaker: anyone who can write a journal line can make the
- * second happen, and must not be able to switch the model off.
+ * second happen, and must not be able to switch the model off. (401, 402
+ * and any other 403 are configuration faults, handled apart.)
  */
 static bool counts_against_provider(long status)
 {
-	return status == 0 || (status >= 401 && status <= 404) || status == 408 || status == 429 ||
-	       status >= 500;
+	return status == 0 || status == 401 || status == 402 || status == 404 || status == 408 ||
+	       status == 429 || status >= 500;
+}
+
+/* The answer while a configuration fault holds: the rules, and the fault as the error. */
+static void answer_fault(Job *j)
+{
+	LlmClient *c = j->client;
+	uint64_t now = util_now_usec(), left = c->fault_until > now ? c->fault_until - now : 0;
+	char why[700];
+
+	j->a->fault = c->fault_kind;
+	(void)util_snprintf(why, sizeof why,
+			    "configuration fault (%s): %s; %s is not called again for %llu min or "
+			    "until the configuration is reloaded",
+			    llm_fault_name(c->fault_kind), c->fault, j->a->provider,
+			    (unsigned long long)((left + USEC_PER_MINUTE - 1) / USEC_PER_MINUTE));
+	answer_offline(j, why);
+}
+
+/*
+ * The provider refused our configuration: stop calling it (every call would
+ * fail alike) and say so in every analysis and in llm_client_fault(). Only
+ * statuses the prompt cannot cause get here (provider-response.c).
+ */
+static int config_fault(Job *j, LlmFault kind, const char *error)
+{
+	LlmClient *c = j->client;
+	char *f = strdup(error ? error : "?");
+
+	if (!f)
+		return -ENOMEM;
+	free(c->fault);
+	c->fault = f;
+	c->fault_kind = kind;
+	c->fault_until = util_now_usec() + c->o.fault_cooloff_usec;
+	answer_fault(j);
+	return 0;
 }
 
 static void provider_failed_status(Job *j, long status, const char *why)
@@ -197,6 +252,7 @@ static int record(Job *j, const LlmHttpResult *hr, const LlmResponse *resp, cons
 		.tokens_in = resp ? resp->tokens_in : -1,
 		.tokens_out = resp ? resp->tokens_out : -1,
 		.tokens_total = resp ? resp->tokens_total : -1,
+		.tokens_thinking = resp ? resp->tokens_thinking : -1,
 		.outcome = outcome,
 		.error = error ? strdup(error) : NULL,
 	};
@@ -258,11 +314,16 @@ static void retry_or_fail(Job *j, uint64_t hint, const char *why, bool hinted)
 		provider_failed(j, msg);
 		return;
 	}
-	if (sd_event_add_time_relative(c->event, &j->wait, CLOCK_MONOTONIC, wait, 0, on_wait, j) <
-	    0) {
+	/*
+	 * The wait is on the path from an incident to an action: with sd-event's
+	 * default slack (accuracy 0 = 250 ms) each retry would come late.
+	 */
+	if (sd_event_add_time_relative(c->event, &j->wait, CLOCK_MONOTONIC, wait,
+				       LLM_TIMER_ACCURACY_USEC, on_wait, j) < 0) {
 		provider_failed(j, why);
 		return;
 	}
+	(void)sd_event_source_set_description(j->wait, "llm-retry-wait");
 }
 
 static void on_response(const LlmHttpResult *hr, void *userdata)
@@ -291,10 +352,16 @@ static void on_response(const LlmHttpResult *hr, void *userdata)
 			retry_or_fail(j, 0, why, false);
 		return;
 	}
-	if (llm_response_parse(j->client->o.endpoint.kind, hr->status, hr->retry_after, hr->body,
+	if (llm_response_parse(j->client->o.endpoint.kind, hr->status, hr->retry_after, 0, hr->body,
 			       hr->len, &resp) < 0) {
 		provider_failed(j, "out of memory");
 		return;
+	}
+	/* The server took our key and account: whatever fault there was is gone. */
+	if (hr->status >= 200 && hr->status <= 299) {
+		free(j->client->fault);
+		j->client->fault = NULL;
+		j->client->fault_kind = LLM_FAULT_NONE;
 	}
 	switch (resp.outcome) {
 	case LLM_OUTCOME_OK:
@@ -315,6 +382,11 @@ static void on_response(const LlmHttpResult *hr, void *userdata)
 		(void)util_snprintf(why, sizeof why, "%s", resp.error ? resp.error : "?");
 		provider_failed_status(j, hr->status, why);
 		break;
+	case LLM_OUTCOME_CONFIG:
+		(void)record(j, hr, &resp, "config", resp.error);
+		if (config_fault(j, resp.fault, resp.error) < 0)
+			provider_failed(j, "out of memory");
+		break;
 	}
 	llm_response_done(&resp);
 }
@@ -324,6 +396,11 @@ static void attempt(Job *j)
 	LlmClient *c = j->client;
 	int r;
 
+	/* A fault found by another analysis while this one waited to retry. */
+	if (fault_holds(c)) {
+		answer_fault(j);
+		return;
+	}
 	j->attempt++;
 	r = llm_http_post(c->http, &j->req, c->o.timeout_usec, LLM_RESPONSE_MAX_BYTES, on_response,
 			  j, &j->call);
@@ -340,6 +417,8 @@ static int on_start(sd_event_source *s, void *userdata)
 	j->wait = sd_event_source_disable_unref(s);
 	if (!j->client->o.endpoint.kind) {
 		answer_offline(j, NULL);
+	} else if (fault_holds(j->client)) {
+		answer_fault(j);
 	} else if (llm_client_breaker_open(j->client)) {
 		(void)util_snprintf(why, sizeof why,
 				    "circuit breaker open after %u failed analyses in a row; %s is "

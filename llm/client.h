@@ -29,13 +29,22 @@ typedef struct LlmClientOptions {
 	uint64_t base_backoff_usec;    /* first retry wait without a hint (1 s) */
 	uint64_t max_wait_usec;	       /* a hint longer than this gives up (5 min) */
 	uint64_t total_usec; /* one analysis, retries included (timeout x tries + 1 min) */
+	/*
+	 * How long a configuration fault (a bad key, billing off, no credits, no
+	 * such model) stops all calls (1 h): every call would fail alike until
+	 * an administrator acts, and a reload builds a new client that tries at
+	 * once. After it, the next analysis makes one call to see.
+	 */
+	uint64_t fault_cooloff_usec;
 } LlmClientOptions;
 
 typedef struct LlmCallRecord {
 	long http_status; /* 0 when no response arrived */
 	uint64_t latency_usec;
 	int64_t tokens_in, tokens_out, tokens_total; /* -1 when not reported */
-	const char *outcome; /* "ok", "retry", "fail", "timeout", "transport", "too_big" */
+	int64_t tokens_thinking; /* part of tokens_out (billed as output), -1 when not reported */
+	/* "ok", "retry", "fail", "config", "timeout", "transport", "too_big" */
+	const char *outcome;
 	char *error;
 } LlmCallRecord;
 
@@ -45,7 +54,12 @@ typedef struct LlmAnalysis {
 	char *reply;	      /* the reply text to vet, or NULL when there is none */
 	bool fallback;	      /* the rules answered because the provider could not */
 	char *error;	      /* why the provider gave no reply, or NULL */
-	const char *rule;     /* the rule that answered, or NULL */
+	/*
+	 * Not LLM_FAULT_NONE: the provider was not asked, or refused, because
+	 * of a configuration fault; error then begins "configuration fault".
+	 */
+	LlmFault fault;
+	const char *rule; /* the rule that answered, or NULL */
 	size_t n_calls;
 	LlmCallRecord *calls;
 } LlmAnalysis;
@@ -79,4 +93,14 @@ int llm_client_analyze(LlmClient *c, const char *system, const char *user,
 void llm_client_cancel(LlmJob *j);
 
 bool llm_client_breaker_open(const LlmClient *c);
+
+/*
+ * The last configuration fault, one line ("HTTP 400 INVALID_ARGUMENT
+ * API_KEY_INVALID: API key not valid..."), or NULL when there is none: for
+ * the daemon's status. It stays until a call gets a 2xx answer, also after
+ * fault_cooloff_usec has let one call through. *ret_kind (optional) is set
+ * either way. The string is the client's: copy it before the loop runs on.
+ */
+const char *llm_client_fault(const LlmClient *c, LlmFault *ret_kind);
+
 LlmAnalysis *llm_analysis_free(LlmAnalysis *a);

@@ -14,6 +14,13 @@
 
 #include "llm/provider.h"
 
+/*
+ * The accuracy of every timer on the path from an incident to a reply
+ * (curl's timer, retry waits): sd-event reads 0 as its default slack of
+ * 250 ms, not as "exact".
+ */
+#define LLM_TIMER_ACCURACY_USEC 1000ULL
+
 typedef struct LlmHttp LlmHttp;
 typedef struct LlmHttpCall LlmHttpCall;
 

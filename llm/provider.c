@@ -21,47 +21,123 @@ const char *llm_kind_name(LlmKind kind)
 	return "?";
 }
 
+const char *llm_fault_name(LlmFault fault)
+{
+	switch (fault) {
+	case LLM_FAULT_NONE:
+		return NULL;
+	case LLM_FAULT_KEY:
+		return "key";
+	case LLM_FAULT_BILLING:
+		return "billing";
+	case LLM_FAULT_ACCESS:
+		return "access";
+	case LLM_FAULT_MODEL:
+		return "model";
+	}
+	return NULL;
+}
+
+static bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+LlmThinking llm_gemini_thinking(const char *model)
+{
+	LlmThinking none = {.budget = -1};
+
+	if (!model)
+		return none;
+	/* Flash and Flash-Lite may think not at all: the whole cap is the answer's. */
+	if (startswith(model, "gemini-2.5-flash"))
+		return (LlmThinking){.send = true, .budget = 0};
+	/*
+	 * Pro refuses 0 (its minimum is 128). A budget is a guide the model
+	 * may overrun a little, so the room added is more than the budget.
+	 */
+	if (startswith(model, "gemini-2.5-pro"))
+		return (LlmThinking){.send = true, .budget = 128, .extra_tokens = 1024};
+	/* Gemini 3 takes a level, not a budget (never both), and always thinks. */
+	if (startswith(model, "gemini-3-") || startswith(model, "gemini-3."))
+		return (LlmThinking){
+			.send = true, .budget = -1, .level = "low", .extra_tokens = 8192};
+	return none;
+}
+
+/* One property of the schema: a string, nullable in the strict dialect. */
+static void add_string_prop(cJSON *props, const char *name, const char *type, bool nullable)
+{
+	cJSON *p = cJSON_AddObjectToObject(props, name), *t;
+
+	if (!nullable) {
+		cJSON_AddStringToObject(p, "type", type);
+		return;
+	}
+	t = cJSON_AddArrayToObject(p, "type");
+	cJSON_AddItemToArray(t, cJSON_CreateString(type));
+	cJSON_AddItemToArray(t, cJSON_CreateString("null"));
+}
+
+static void add_required(cJSON *o, const char *a, const char *b)
+{
+	cJSON *req = cJSON_AddArrayToObject(o, "required");
+
+	cJSON_AddItemToArray(req, cJSON_CreateString(a));
+	if (b)
+		cJSON_AddItemToArray(req, cJSON_CreateString(b));
+}
+
 /*
- * The plan's schema. Gemini wants the OpenAPI subset with upper-case types
- * and no free-form maps, so args lists the parameter names the catalogue
- * uses, none required; the reply parser checks the real shape anyway.
+ * The plan's schema, in two dialects.
+ *
+ * Gemini's responseSchema is an OpenAPI subset with upper-case types and no
+ * free-form maps: args lists the catalogue's parameter names, none required.
+ *
+ * Strict (OpenAI's strict mode behind OpenRouter, and the grammars of local
+ * servers): every object lists all of its properties in "required" and says
+ * additionalProperties false, at every level, or OpenAI-served models answer
+ * 400. So args holds every parameter name of the catalogue, each a string
+ * or null, and the reply parser reads a null argument as one not given.
+ *
+ * Either way the reply parser checks the real shape: a schema is a request
+ * to the model, not a guarantee.
  */
 static cJSON *plan_schema(bool gemini, const char *const *arg_names)
 {
 	const char *obj = gemini ? "OBJECT" : "object", *arr = gemini ? "ARRAY" : "array",
 		   *str = gemini ? "STRING" : "string";
-	cJSON *s = cJSON_CreateObject(), *props, *cmd, *cprops, *req, *item, *args, *aprops;
+	bool has_args = arg_names && arg_names[0];
+	cJSON *s = cJSON_CreateObject(), *props, *cmd, *cprops, *item, *args, *aprops, *req;
 
 	if (!s)
 		return NULL;
 	cJSON_AddStringToObject(s, "type", obj);
 	props = cJSON_AddObjectToObject(s, "properties");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(props, "diagnosis"), "type", str);
+	add_string_prop(props, "diagnosis", str, false);
 	cmd = cJSON_AddObjectToObject(props, "commands");
 	cJSON_AddStringToObject(cmd, "type", arr);
 	item = cJSON_AddObjectToObject(cmd, "items");
 	cJSON_AddStringToObject(item, "type", obj);
 	cprops = cJSON_AddObjectToObject(item, "properties");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(cprops, "action"), "type", str);
-	if (arg_names && arg_names[0]) {
+	add_string_prop(cprops, "action", str, false);
+	if (has_args) {
 		args = cJSON_AddObjectToObject(cprops, "args");
 		cJSON_AddStringToObject(args, "type", obj);
 		aprops = cJSON_AddObjectToObject(args, "properties");
 		for (size_t i = 0; arg_names[i]; i++)
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(aprops, arg_names[i]),
-						"type", str);
+			add_string_prop(aprops, arg_names[i], str, !gemini);
 		if (!gemini) {
-			cJSON_AddArrayToObject(args, "required");
+			req = cJSON_AddArrayToObject(args, "required");
+			for (size_t i = 0; arg_names[i]; i++)
+				cJSON_AddItemToArray(req, cJSON_CreateString(arg_names[i]));
 			cJSON_AddFalseToObject(args, "additionalProperties");
 		}
 	}
-	req = cJSON_AddArrayToObject(item, "required");
-	cJSON_AddItemToArray(req, cJSON_CreateString("action"));
+	add_required(item, "action", has_args && !gemini ? "args" : NULL);
 	if (!gemini)
 		cJSON_AddFalseToObject(item, "additionalProperties");
-	req = cJSON_AddArrayToObject(s, "required");
-	cJSON_AddItemToArray(req, cJSON_CreateString("diagnosis"));
-	cJSON_AddItemToArray(req, cJSON_CreateString("commands"));
+	add_required(s, "diagnosis", "commands");
 	if (gemini) {
 		cJSON *order = cJSON_AddArrayToObject(s, "propertyOrdering");
 
@@ -77,6 +153,8 @@ static cJSON *gemini_body(const LlmEndpoint *ep, const char *system, const char 
 			  const char *const *arg_names)
 {
 	cJSON *b = cJSON_CreateObject(), *contents, *msg, *parts, *part, *sys, *gen;
+	LlmThinking th = llm_gemini_thinking(ep->model);
+	uint64_t cap = ep->max_output_tokens + th.extra_tokens;
 
 	if (!b)
 		return NULL;
@@ -95,16 +173,37 @@ static cJSON *gemini_body(const LlmEndpoint *ep, const char *system, const char 
 	cJSON_AddStringToObject(part, "text", system);
 	gen = cJSON_AddObjectToObject(b, "generationConfig");
 	cJSON_AddNumberToObject(gen, "temperature", 0);
-	cJSON_AddNumberToObject(gen, "maxOutputTokens", (double)ep->max_output_tokens);
+	cJSON_AddNumberToObject(
+		gen, "maxOutputTokens",
+		(double)(cap < LLM_GEMINI_MAX_OUTPUT_TOKENS ? cap : LLM_GEMINI_MAX_OUTPUT_TOKENS));
 	cJSON_AddStringToObject(gen, "responseMimeType", "application/json");
 	cJSON_AddItemToObject(gen, "responseSchema", plan_schema(true, arg_names));
+	if (th.send) {
+		cJSON *tc = cJSON_AddObjectToObject(gen, "thinkingConfig");
+
+		if (th.level)
+			cJSON_AddStringToObject(tc, "thinkingLevel", th.level);
+		else
+			cJSON_AddNumberToObject(tc, "thinkingBudget", (double)th.budget);
+	}
 	return b;
+}
+
+static void add_json_schema(cJSON *rf, const char *const *arg_names)
+{
+	cJSON *js;
+
+	cJSON_AddStringToObject(rf, "type", "json_schema");
+	js = cJSON_AddObjectToObject(rf, "json_schema");
+	cJSON_AddStringToObject(js, "name", "healer_plan");
+	cJSON_AddTrueToObject(js, "strict");
+	cJSON_AddItemToObject(js, "schema", plan_schema(false, arg_names));
 }
 
 static cJSON *chat_body(const LlmEndpoint *ep, const char *system, const char *user,
 			const char *const *arg_names)
 {
-	cJSON *b = cJSON_CreateObject(), *msgs, *m, *rf, *js;
+	cJSON *b = cJSON_CreateObject(), *msgs, *m, *rf;
 
 	if (!b)
 		return NULL;
@@ -122,15 +221,14 @@ static cJSON *chat_body(const LlmEndpoint *ep, const char *system, const char *u
 	cJSON_AddNumberToObject(b, "temperature", 0);
 	rf = cJSON_AddObjectToObject(b, "response_format");
 	if (ep->kind == LLM_KIND_OPENROUTER) {
-		cJSON_AddStringToObject(rf, "type", "json_schema");
-		js = cJSON_AddObjectToObject(rf, "json_schema");
-		cJSON_AddStringToObject(js, "name", "healer_plan");
-		cJSON_AddTrueToObject(js, "strict");
-		cJSON_AddItemToObject(js, "schema", plan_schema(false, arg_names));
+		add_json_schema(rf, arg_names);
 		/* Only providers that honour the schema may serve the request. */
 		cJSON_AddTrueToObject(cJSON_AddObjectToObject(b, "provider"), "require_parameters");
+	} else if (ep->format == LLM_FORMAT_JSON_SCHEMA) {
+		/* llama.cpp, vLLM and Ollama 0.5+ turn the schema into a grammar. */
+		add_json_schema(rf, arg_names);
 	} else {
-		/* Local servers often know json_object only; the parser needs neither. */
+		/* What most local servers know; the parser needs neither. */
 		cJSON_AddStringToObject(rf, "type", "json_object");
 	}
 	return b;
@@ -218,244 +316,6 @@ int llm_request_build(const LlmEndpoint *ep, const char *system, const char *use
 	if (k < 0 || !r.body) {
 		llm_request_done(&r);
 		return -ENOMEM;
-	}
-	*ret = r;
-	return 0;
-}
-
-void llm_response_done(LlmResponse *r)
-{
-	free(r->text);
-	free(r->error);
-	free(r->model_version);
-	*r = (LlmResponse){0};
-}
-
-_printf_(2, 3) static int set_error(LlmResponse *r, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	free(r->error);
-	r->error = NULL;
-	va_start(ap, fmt);
-	k = vasprintf(&r->error, fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		r->error = NULL;
-		return -ENOMEM;
-	}
-	/* Server text may hold anything: keep the one line printable ASCII. */
-	for (char *c = r->error; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-			*c = (unsigned char)*c >= 0x7f ? '?' : ' ';
-	return 0;
-}
-
-static bool retryable_status(long s)
-{
-	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
-}
-
-/* "53s", "1.5s" -> µs, capped at an hour; 0 when unreadable. */
-static uint64_t parse_seconds(const char *s, bool need_suffix)
-{
-	char *end = NULL;
-	double v;
-
-	if (!s || !((*s >= '0' && *s <= '9')))
-		return 0;
-	v = strtod(s, &end);
-	if (!end || (need_suffix ? strcmp(end, "s") != 0 : *end != '\0') || v < 0)
-		return 0;
-	if (v > 3600)
-		v = 3600;
-	return (uint64_t)(v * 1e6);
-}
-
-static const char *str_at(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t int_at(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
-		       ? (int64_t)v->valuedouble
-		       : -1;
-}
-
-/* Gemini's google.rpc.RetryInfo in error.details[]. */
-static uint64_t gemini_retry_delay(const cJSON *error)
-{
-	const cJSON *d, *details = cJSON_GetObjectItemCaseSensitive(error, "details");
-
-	cJSON_ArrayForEach(d, details)
-	{
-		const char *type = str_at(d, "@type");
-
-		if (type && strstr(type, "google.rpc.RetryInfo"))
-			return parse_seconds(str_at(d, "retryDelay"), true);
-	}
-	return 0;
-}
-
-static int parse_error_status(LlmKind kind, long status, const cJSON *root, LlmResponse *r)
-{
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
-	const char *msg = str_at(error, "message"), *st = str_at(error, "status");
-
-	r->outcome = retryable_status(status) ? LLM_OUTCOME_RETRY : LLM_OUTCOME_FAIL;
-	if (kind == LLM_KIND_GEMINI && error) {
-		uint64_t d = gemini_retry_delay(error);
-
-		if (d)
-			r->retry_after_usec = d;
-	}
-	return set_error(r, "HTTP %ld%s%s%s%.200s", status, st ? " " : "", st ? st : "",
-			 msg ? ": " : "", msg ? msg : "");
-}
-
-static int parse_gemini(const cJSON *root, LlmResponse *r)
-{
-	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(root, "candidates"), *c, *parts, *p,
-		    *usage = cJSON_GetObjectItemCaseSensitive(root, "usageMetadata");
-	const char *finish, *block;
-	size_t n = 0;
-
-	r->tokens_in = int_at(usage, "promptTokenCount");
-	r->tokens_out = int_at(usage, "candidatesTokenCount");
-	r->tokens_total = int_at(usage, "totalTokenCount");
-	if (str_at(root, "modelVersion") &&
-	    !(r->model_version = strdup(str_at(root, "modelVersion"))))
-		return -ENOMEM;
-	c = cJSON_GetArrayItem(cands, 0);
-	if (!c) {
-		block = str_at(cJSON_GetObjectItemCaseSensitive(root, "promptFeedback"),
-			       "blockReason");
-		r->outcome = LLM_OUTCOME_FAIL;
-		return block ? set_error(r, "prompt blocked: %.64s", block)
-			     : set_error(r, "reply has no candidates");
-	}
-	finish = str_at(c, "finishReason");
-	if (!finish || strcmp(finish, "STOP") != 0) {
-		r->outcome = LLM_OUTCOME_FAIL;
-		return set_error(r, "not a usable plan: finishReason %.64s",
-				 finish ? finish : "missing");
-	}
-	parts = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "content"),
-						 "parts");
-	cJSON_ArrayForEach(p, parts)
-	{
-		const char *t = str_at(p, "text");
-		size_t tl = t ? strlen(t) : 0;
-		char *nt;
-
-		if (!t)
-			continue;
-		nt = realloc(r->text, n + tl + 1);
-		if (!nt)
-			return -ENOMEM;
-		r->text = nt;
-		memcpy(r->text + n, t, tl + 1);
-		n += tl;
-	}
-	if (n == 0) {
-		free(r->text);
-		r->text = NULL;
-		r->outcome = LLM_OUTCOME_FAIL;
-		return set_error(r, "reply has no text");
-	}
-	r->outcome = LLM_OUTCOME_OK;
-	return 0;
-}
-
-static int parse_chat(const cJSON *root, LlmResponse *r)
-{
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error"),
-		    *usage = cJSON_GetObjectItemCaseSensitive(root, "usage"), *c;
-	const char *finish, *content;
-
-	r->tokens_in = int_at(usage, "prompt_tokens");
-	r->tokens_out = int_at(usage, "completion_tokens");
-	r->tokens_total = int_at(usage, "total_tokens");
-	if (str_at(root, "model") && !(r->model_version = strdup(str_at(root, "model"))))
-		return -ENOMEM;
-	if (error) {
-		/* OpenRouter: an error after generation began comes with HTTP 200. */
-		int64_t code = int_at(error, "code");
-		const char *msg = str_at(error, "message");
-
-		r->outcome = retryable_status((long)code) ? LLM_OUTCOME_RETRY : LLM_OUTCOME_FAIL;
-		return set_error(r, "error in the reply body: %lld %.200s", (long long)code,
-				 msg ? msg : "");
-	}
-	c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
-	if (!c) {
-		r->outcome = LLM_OUTCOME_FAIL;
-		return set_error(r, "reply has no choices");
-	}
-	finish = str_at(c, "finish_reason");
-	content = str_at(cJSON_GetObjectItemCaseSensitive(c, "message"), "content");
-	/* Some local servers leave finish_reason out; anything but stop is not a plan. */
-	if (finish && strcmp(finish, "stop") != 0) {
-		r->outcome = LLM_OUTCOME_FAIL;
-		return set_error(r, "not a usable plan: finish_reason %.64s", finish);
-	}
-	if (!content || !content[0]) {
-		r->outcome = LLM_OUTCOME_FAIL;
-		return set_error(r, "reply has no content");
-	}
-	r->text = strdup(content);
-	if (!r->text)
-		return -ENOMEM;
-	r->outcome = LLM_OUTCOME_OK;
-	return 0;
-}
-
-int llm_response_parse(LlmKind kind, long status, const char *retry_after, const char *body,
-		       size_t len, LlmResponse *ret)
-{
-	LlmResponse r = {.tokens_in = -1, .tokens_out = -1, .tokens_total = -1};
-	cJSON *root = NULL;
-	int k;
-
-	r.retry_after_usec = parse_seconds(retry_after, false);
-	if (len > LLM_RESPONSE_MAX_BYTES) {
-		r.outcome = LLM_OUTCOME_FAIL;
-		k = set_error(&r, "response is %zu bytes, over the %d-byte cap", len,
-			      LLM_RESPONSE_MAX_BYTES);
-		goto out;
-	}
-	/*
-	 * A NUL, raw or escaped, would silently cut the reply text short in
-	 * cJSON's C strings: a reply that is not all there is not a reply.
-	 */
-	if (body && (memchr(body, '\0', len) || util_json_has_nul_escape(body, len))) {
-		r.outcome = LLM_OUTCOME_FAIL;
-		k = set_error(&r, "HTTP %ld with a NUL byte in the body", status);
-		goto out;
-	}
-	root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
-	if (status < 200 || status > 299) {
-		k = parse_error_status(kind, status, root, &r);
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		r.outcome = LLM_OUTCOME_FAIL;
-		k = set_error(&r, "HTTP %ld but the body is not a JSON object", status);
-		goto out;
-	}
-	k = kind == LLM_KIND_GEMINI ? parse_gemini(root, &r) : parse_chat(root, &r);
-out:
-	cJSON_Delete(root);
-	if (k < 0) {
-		llm_response_done(&r);
-		return k;
 	}
 	*ret = r;
 	return 0;

@@ -32,13 +32,15 @@ static char *describe(const char *action, const cJSON *args)
 	char *s, *p;
 
 	for (const cJSON *a = args ? args->child : NULL; a; a = a->next)
-		n += strlen(a->string) + strlen(a->valuestring) + 2;
+		if (!cJSON_IsNull(a))
+			n += strlen(a->string) + strlen(a->valuestring) + 2;
 	s = malloc(n);
 	if (!s)
 		return NULL;
 	p = s + (size_t)snprintf(s, n, "%s", action);
 	for (const cJSON *a = args ? args->child : NULL; a; a = a->next)
-		p += snprintf(p, n - (size_t)(p - s), " %s=%s", a->string, a->valuestring);
+		if (!cJSON_IsNull(a))
+			p += snprintf(p, n - (size_t)(p - s), " %s=%s", a->string, a->valuestring);
 	return s;
 }
 
@@ -73,6 +75,12 @@ static int parse_command(ReplyBuilder *b, const cJSON *c, size_t idx, char *reas
 		if (r < 0)
 			return r;
 		for (const cJSON *a = args->child; a; a = a->next) {
+			/*
+			 * Strict schemas (OpenAI's) list every parameter of the
+			 * catalogue, nullable: null is an argument not given.
+			 */
+			if (cJSON_IsNull(a))
+				continue;
 			if (!cJSON_IsString(a))
 				return BAD("command %zu: argument \"%.64s\" must be a string",
 					   idx + 1, a->string);
@@ -93,6 +101,8 @@ static int parse_command(ReplyBuilder *b, const cJSON *c, size_t idx, char *reas
 	if (!p->action || !p->arg_names || !p->arg_values)
 		return -ENOMEM;
 	for (const cJSON *a = args ? args->child : NULL; a; a = a->next) {
+		if (cJSON_IsNull(a))
+			continue;
 		p->arg_names[p->n_args] = strdup(a->string);
 		p->arg_values[p->n_args] = strdup(a->valuestring);
 		if (!p->arg_names[p->n_args] || !p->arg_values[p->n_args]) {

@@ -134,6 +134,7 @@ static int run(const AnalyzeArgs *args)
 		r = cli_print_json(view_analysis(a), false);
 	else
 		cli_print_analysis(a);
+	cli_print_fault(a);
 	if (r < 0)
 		return 2;
 	return a->plan->accepted ? 0 : 1;

@@ -30,6 +30,8 @@ int cli_analyze(int argc, char **argv);
 /* Printing shared by the commands (cli/print.c). */
 void cli_print_plan(const Plan *p);
 void cli_print_analysis(const Analysis *a);
+/* A configuration fault, with what to fix, on stderr; nothing when there is none. */
+void cli_print_fault(const Analysis *a);
 /* Prints and frees o (NULL: out of memory); returns 0 or -ENOMEM. */
 int cli_print_json(cJSON *o, bool pretty);
 /* Prints a core error list to stderr, or "what: strerror" when there is none. */

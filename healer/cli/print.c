@@ -32,6 +32,31 @@ void cli_print_plan(const Plan *p)
 		printf("rejected: %s\n  because: %s\n", p->rejected[i].text, p->rejected[i].reason);
 }
 
+/* What to fix, for each configuration fault. */
+static const char *fault_advice(LlmFault f)
+{
+	switch (f) {
+	case LLM_FAULT_KEY:
+		return "the provider refuses the API key: check [llm] api_key_file or "
+		       "GEMINI_API_KEY / OPENROUTER_API_KEY";
+	case LLM_FAULT_BILLING:
+		return "the provider refuses to bill this account: check its billing or credits";
+	case LLM_FAULT_ACCESS:
+		return "the key may not use this API or model: check the key's permissions";
+	case LLM_FAULT_MODEL:
+		return "the provider does not know [llm] model: check its name";
+	default:
+		return "check the [llm] settings";
+	}
+}
+
+void cli_print_fault(const Analysis *a)
+{
+	if (a->fault)
+		fprintf(stderr, "healer: configuration fault (%s): %s\n", llm_fault_name(a->fault),
+			fault_advice(a->fault));
+}
+
 void cli_print_analysis(const Analysis *a)
 {
 	printf("provider: %s%s%s%s\n", a->provider, a->model ? " (" : "", a->model ? a->model : "",

@@ -76,6 +76,20 @@ expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service -
 json_check '"bind ?? failed ?nigol" in j["diagnosis"]'
 python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if L[-1]["body"] is not None and L[-1]["problems"] == [] else 1)' "$tmp/log" && ok || bad "request was not clean JSON: $(tail -c 400 "$tmp/log")"
 
+# A configuration fault: the rules answer, the JSON names the fault, and
+# standard error says what to fix.
+sed -i 's/^model = echo/model = badkey/' "$tmp/gemini.conf"
+expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --json
+json_check 'j["fault"] == "key" and j["fallback"] is True and "configuration fault" in j["error"] and j["calls"][0]["outcome"] == "config"'
+grep -q "configuration fault (key): the provider refuses the API key" "$tmp/err" && ok || bad "fault advice: $(cat "$tmp/err")"
+sed -i 's/^model = badkey/model = echo/' "$tmp/gemini.conf"
+
+# A local server asked for a grammar-enforced schema.
+printf '[llm]\nprovider = openai\nmodel = local-good\nbase_url = http://127.0.0.1:%s/v1\nrules = %s\nresponse_format = json_schema\n' "$port" "$rules" >"$tmp/local.conf"
+expect_rc 0 "$bin" analyze -c "$tmp/local.conf" -w "$wl" --unit nginx.service --message "$bind" --json
+json_check 'j["provider"] == "openai" and j["verdict"] == "accept" and j["fault"] is None'
+python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if L[-1]["body"]["response_format"]["type"] == "json_schema" and L[-1]["problems"] == [] else 1)' "$tmp/log" && ok || bad "local json_schema: $(tail -c 400 "$tmp/log")"
+
 # Without --json: a report for people.
 sed -i 's/^model = echo/model = good/' "$tmp/gemini.conf"
 expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind"

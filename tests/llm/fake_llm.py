@@ -6,6 +6,7 @@
 # documented shape and logs what it found, and answers according to a
 # scenario named by the model. Standard library only. See README.md.
 import argparse
+import email.utils
 import json
 import os
 import re
@@ -119,6 +120,197 @@ def sc_badutf8(c):
     return r
 
 
+# ---------------------------------------------------------------- the real services' ways
+
+def gemini_error(code, status, message, details=None):
+    e = {"code": code, "message": message, "status": status}
+    if details:
+        e["details"] = details
+    return Reply(code, {"error": e})
+
+
+def bad_key(c):
+    """A key the service does not know: Gemini's 400 API_KEY_INVALID, OpenRouter's 401."""
+    if c.provider == "gemini":
+        msg = "API key not valid. Please pass a valid API key."
+        return gemini_error(400, "INVALID_ARGUMENT", msg, [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com",
+             "metadata": {"service": "generativelanguage.googleapis.com"}},
+            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+             "message": msg}])
+    return Reply(401, {"error": {"code": 401, "message": "User not found."}})
+
+
+def no_key(c):
+    """No key at all: Gemini's 403 for unregistered callers, OpenRouter's 401."""
+    if c.provider == "gemini":
+        return gemini_error(403, "PERMISSION_DENIED",
+                            "Method doesn't allow unregistered callers (callers without "
+                            "established identity). Please use API Key or other form of API "
+                            "consumer identity to call this API.")
+    return Reply(401, {"error": {"code": 401, "message": "No auth credentials found"}})
+
+
+def sc_billing(c):
+    if c.provider == "gemini":
+        return gemini_error(400, "FAILED_PRECONDITION",
+                            "Gemini API free tier is not available in your country. Please "
+                            "enable billing on your project in Google AI Studio.")
+    return err(c, 402)
+
+
+def sc_inflight(c):
+    """OpenRouter's transient 402: requests in flight fill the spending budget."""
+    if c.attempt > 1:
+        return ok(c, [PLAN])
+    if c.provider == "gemini":
+        return err(c, 402)
+    return Reply(402, {"error": {"code": 402, "message": "Request would exceed your in-flight "
+                                 "spending budget; retry shortly",
+                                 "metadata": {"limit_source": "openrouter_in_flight_budget"}}},
+                 headers={"Retry-After": "1"})
+
+
+def sc_retry_date(c):
+    """429 with Retry-After as an HTTP date 2 s ahead (IMF-fixdate), then the plan."""
+    if c.attempt > 1:
+        return ok(c, [PLAN])
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    if c.provider == "gemini":
+        r = gemini_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.")
+    else:
+        r = Reply(429, {"error": {"code": 429, "message": "Rate limit exceeded", "metadata": {}}})
+    r.headers["Retry-After"] = when
+    return r
+
+
+def choice_error(c, code, message):
+    """OpenRouter: generation began, then failed: HTTP 200, the error inside the choice."""
+    if c.provider == "gemini":
+        return ok(c, [PLAN], "other")
+    return Reply(200, {
+        "id": "gen-fake-%d" % c.n, "object": "chat.completion", "created": int(time.time()),
+        "model": c.model, "provider": "Fake",
+        "choices": [{"index": 0, "finish_reason": "error", "native_finish_reason": "error",
+                     "message": {"role": "assistant", "content": ""},
+                     "error": {"code": code, "message": message,
+                               "metadata": {"provider_name": "Fake"}}}],
+        "usage": {"prompt_tokens": len(c.prompt) // 4, "completion_tokens": 0,
+                  "total_tokens": len(c.prompt) // 4}})
+
+
+# Thinking: what a model spends on thoughts, by its family and the request's thinkingConfig.
+THINK_DEFAULT = 1500  # dynamic thinking: far above a small cap
+THINK_LEVELS = {"minimal": 64, "low": 400, "medium": 1000, "high": THINK_DEFAULT}
+THOUGHT = ("Let me think. The journal says nginx could not bind port 80. I could answer "
+           '{"diagnosis": "x", "commands": [{"action": "reboot", "args": {}}]} but restarting '
+           "the unit is enough.")
+
+
+def thinking_family(model):
+    """flash | pro | 3 | old (thinks not at all) | unknown (thinks, takes any budget)."""
+    if model.startswith("gemini-2.5-flash"):
+        return "flash"
+    if model.startswith("gemini-2.5-pro"):
+        return "pro"
+    if model.startswith(("gemini-3-", "gemini-3.")):
+        return "3"
+    if model.startswith(("gemini-2.0", "gemini-1.5")):
+        return "old"
+    return "unknown"
+
+
+def thinking_refusal(family, model, tc, cap):
+    """The 400 the real API gives for a thinkingConfig or cap this family refuses, or None."""
+    budget, level = tc.get("thinkingBudget"), tc.get("thinkingLevel")
+    if family == "old" and tc:
+        return "Thinking is not supported by models/%s." % model
+    if family == "old" and cap > 8192:
+        return ("Unable to submit request because it has a maxOutputTokens value of %d but the "
+                "supported range is from 1 (inclusive) to 8193 (exclusive)." % cap)
+    if budget is not None and level is not None:
+        return "You can only set only one of thinking budget and thinking level."
+    if family == "pro" and budget == 0:
+        return "Budget 0 is invalid. This model only works in thinking mode."
+    if family == "pro" and isinstance(budget, int) and 0 < budget < 128:
+        return "The thinking budget %d is invalid. Please choose a value between 128 and 32768." % budget
+    if level is not None and family not in ("3",):
+        return "Thinking level is not supported for this model."
+    return None
+
+
+def thought_tokens(tc):
+    budget, level = tc.get("thinkingBudget"), tc.get("thinkingLevel")
+    if isinstance(budget, int) and budget >= 0:
+        return min(budget, THINK_DEFAULT)
+    if level in THINK_LEVELS:
+        return THINK_LEVELS[level]
+    return THINK_DEFAULT
+
+
+def gemini_thinking(c, show_thoughts):
+    """A Gemini model that thinks by default; thoughts count against maxOutputTokens."""
+    gc = c.body.get("generationConfig") if isinstance(c.body, dict) else None
+    gc = gc if isinstance(gc, dict) else {}
+    tc = gc.get("thinkingConfig") if isinstance(gc.get("thinkingConfig"), dict) else {}
+    cap = gc.get("maxOutputTokens") if isinstance(gc.get("maxOutputTokens"), int) else 8192
+    family = thinking_family(c.model)
+    refusal = thinking_refusal(family, c.model, tc, cap)
+    if refusal:
+        return gemini_error(400, "INVALID_ARGUMENT", refusal)
+    think = 0 if family == "old" else thought_tokens(tc)
+    show_thoughts = show_thoughts or tc.get("includeThoughts") is True
+    tin, answer = len(c.prompt) // 4, len(PLAN) // 4
+    parts = [{"text": THOUGHT, "thought": True}] if show_thoughts and think else []
+    if think >= cap:
+        think, out, finish = cap, 0, "MAX_TOKENS"
+    elif think + answer > cap:
+        out, finish = cap - think, "MAX_TOKENS"
+        parts.append({"text": PLAN[:out * 4]})
+    else:
+        out, finish = answer, "STOP"
+        parts.append({"text": PLAN})
+    content = {"role": "model"}
+    if parts:
+        content["parts"] = parts
+    usage = {"promptTokenCount": tin, "candidatesTokenCount": out,
+             "totalTokenCount": tin + out + think}
+    if think:
+        usage["thoughtsTokenCount"] = think
+    if not out:
+        del usage["candidatesTokenCount"]
+    return Reply(200, {"candidates": [{"content": content, "finishReason": finish, "index": 0}],
+                       "usageMetadata": usage, "modelVersion": c.model,
+                       "responseId": "fake-%d" % c.n})
+
+
+def chat_thinking(c):
+    """A reasoning model behind OpenRouter: reasoning tokens count against max_tokens."""
+    b = c.body if isinstance(c.body, dict) else {}
+    cap = b.get("max_tokens") if isinstance(b.get("max_tokens"), int) else 8192
+    rs = b.get("reasoning") if isinstance(b.get("reasoning"), dict) else {}
+    think = 0 if rs.get("effort") == "none" or rs.get("max_tokens") == 0 else THINK_DEFAULT
+    tin, answer = len(c.prompt) // 4, len(PLAN) // 4
+    if think >= cap:
+        think, out, content, finish = cap, 0, "", "length"
+    else:
+        out, content, finish = answer, PLAN, "stop"
+    return Reply(200, {
+        "id": "gen-fake-%d" % c.n, "object": "chat.completion", "created": int(time.time()),
+        "model": c.model, "provider": "Fake",
+        "choices": [{"index": 0, "finish_reason": finish, "native_finish_reason": finish,
+                     "message": {"role": "assistant", "content": content,
+                                 "reasoning": THOUGHT if think else None}}],
+        "usage": {"prompt_tokens": tin, "completion_tokens": out + think,
+                  "total_tokens": tin + out + think,
+                  "completion_tokens_details": {"reasoning_tokens": think}}})
+
+
+def sc_thinking(c, show_thoughts=False):
+    return gemini_thinking(c, show_thoughts) if c.provider == "gemini" else chat_thinking(c)
+
+
 MIB3 = 3 * 1024 * 1024
 SCENARIOS = {
     "good": lambda c: ok(c, [PLAN]),
@@ -146,13 +338,26 @@ SCENARIOS = {
     "notjson": lambda c: Reply(200, b"<html>gateway</html>", "text/html"),
     "emptychoices": sc_emptychoices,
     "echo": lambda c: ok(c, [json.dumps({"diagnosis": c.prompt, "commands": []})]),
+    "badkey": bad_key,
+    "ebilling": sc_billing,
+    "ebillingonce": lambda c: sc_billing(c) if c.attempt == 1 else ok(c, [PLAN]),
+    "r402inflight": sc_inflight,
+    "r429date": sc_retry_date,
+    "choiceerror": lambda c: (choice_error(c, 502, "Upstream provider error") if c.attempt == 1
+                              else ok(c, [PLAN])),
+    "choiceerrorfatal": lambda c: choice_error(c, 400, "Provider returned error"),
+    "thinking": sc_thinking,
+    "thoughts": lambda c: sc_thinking(c, True),
 }
 
 
-def find_scenario(name):
-    """A scenario by name; local-X is X (the local- prefix only waives the Authorization check)."""
+def find_scenario(name, provider):
+    """A scenario by name; local-X is X (the local- prefix only waives the Authorization check);
+    a real Gemini model name (gemini-...) is a thinking model of that family."""
     if name and name.startswith("local-") and name not in SCENARIOS:
         name = name[len("local-"):]
+    if provider == "gemini" and name and name.startswith("gemini-") and name not in SCENARIOS:
+        return sc_thinking
     return SCENARIOS.get(name)
 
 
@@ -260,6 +465,22 @@ def check_plan_shape(s, where, P, obj, arr):
         P.append("%s.properties.commands is not an %s of %s with 'action'" % (where, arr, obj))
 
 
+def check_thinking_config(tc, P):
+    """ThinkingConfig: thinkingBudget (-1 dynamic, 0 off, N), thinkingLevel, includeThoughts."""
+    if not isinstance(tc, dict):
+        return P.append("generationConfig.thinkingConfig is not an object")
+    P.extend("thinkingConfig: unknown key %r" % k for k in tc
+             if k not in ("thinkingBudget", "thinkingLevel", "includeThoughts"))
+    if "thinkingBudget" in tc and not is_int(tc["thinkingBudget"], -1):
+        P.append("thinkingConfig.thinkingBudget is not an integer >= -1")
+    if "thinkingLevel" in tc and tc["thinkingLevel"] not in THINK_LEVELS:
+        P.append("thinkingConfig.thinkingLevel is not minimal, low, medium or high")
+    if "thinkingBudget" in tc and "thinkingLevel" in tc:
+        P.append("thinkingConfig has both thinkingBudget and thinkingLevel")
+    if "includeThoughts" in tc and not isinstance(tc["includeThoughts"], bool):
+        P.append("thinkingConfig.includeThoughts is not a boolean")
+
+
 def check_gemini(h, query, b, P, key):
     if "x-goog-api-key" not in h:
         P.append("no x-goog-api-key header")
@@ -296,6 +517,9 @@ def check_gemini(h, query, b, P, key):
         P.append("generationConfig.maxOutputTokens is not a positive integer")
     if "temperature" in gc and not is_temp(gc["temperature"]):
         P.append("generationConfig.temperature is not a number from 0 to 2")
+    tc = pick(gc, "thinkingConfig", "generationConfig", P)
+    if tc is not None:
+        check_thinking_config(tc, P)
     schema = pick(gc, "responseSchema", "generationConfig", P)
     if schema is None:
         return P.append("no generationConfig.responseSchema")
@@ -305,7 +529,7 @@ def check_gemini(h, query, b, P, key):
 
 JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 OPENAI_KEYS = ("model", "messages", "max_tokens", "temperature", "response_format", "provider",
-               "top_p", "seed", "stop", "user", "stream")
+               "top_p", "seed", "stop", "user", "stream", "reasoning")
 
 
 def check_lower_types(s, where, P):
@@ -371,11 +595,54 @@ def check_openai(h, query, b, P, key, local):
         return P.append("response_format.json_schema is not {name, strict: true, schema}")
     check_lower_types(s, "schema", P)
     check_plan_shape(s, "schema", P, "object", "array")
-    props = s.get("properties") if isinstance(s.get("properties"), dict) else {}
-    if strs(s.get("required")) is None or sorted(s["required"]) != sorted(props):
-        P.append("schema.required does not list every property (strict mode)")
-    if s.get("additionalProperties") is not False:
-        P.append("schema.additionalProperties is not false")
+    P.extend("strict mode: " + e for e in strict_errors(s))
+
+
+def strict_errors(s, ctx=()):
+    """What OpenAI's strict mode refuses, at every level: an object must list every property
+    in 'required' and say additionalProperties false (optional values are nullable instead);
+    an array needs items. In OpenAI's words, with the context path."""
+    if not isinstance(s, dict):
+        return ["In context=%r, schema must be a JSON Schema object." % (ctx,)]
+    errors = []
+    types = s.get("type") if isinstance(s.get("type"), list) else [s.get("type")]
+    props = s.get("properties")
+    if "object" in types:
+        props = props if isinstance(props, dict) else {}
+        missing = [k for k in props if k not in (strs(s.get("required")) or [])]
+        if strs(s.get("required")) is None or missing:
+            errors.append("In context=%r, 'required' is required to be supplied and to be an "
+                          "array including every key in properties. Missing '%s'."
+                          % (ctx, missing[0] if missing else "required"))
+        if s.get("additionalProperties") is not False:
+            errors.append("In context=%r, 'additionalProperties' is required to be supplied "
+                          "and to be false." % (ctx,))
+        for k, v in props.items():
+            errors += strict_errors(v, ctx + ("properties", k))
+    if "array" in types:
+        if "items" not in s:
+            errors.append("In context=%r, array schema missing items." % (ctx,))
+        else:
+            errors += strict_errors(s["items"], ctx + ("items",))
+    for i, sub in enumerate(s.get("anyOf") or []):
+        errors += strict_errors(sub, ctx + ("anyOf", i))
+    return errors
+
+
+def strict_refusal(b):
+    """The 400 OpenRouter passes on from OpenAI for a strict schema OpenAI refuses, or None."""
+    rf = b.get("response_format") if isinstance(b, dict) else None
+    js = rf.get("json_schema") if isinstance(rf, dict) else None
+    if not isinstance(js, dict) or js.get("strict") is not True:
+        return None
+    errors = strict_errors(js.get("schema"))
+    if not errors:
+        return None
+    raw = {"error": {"message": "Invalid schema for response_format '%s': %s"
+                     % (js.get("name"), errors[0]), "type": "invalid_request_error",
+                     "param": "response_format", "code": None}}
+    return Reply(400, {"error": {"code": 400, "message": "Provider returned error", "metadata": {
+        "raw": json.dumps(raw, indent=2), "provider_name": "OpenAI"}}})
 
 
 # ---------------------------------------------------------------- server
@@ -493,12 +760,31 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(Reply(code, {"error": {"code": code, "message": problems[-1]}}))
         prompt = user_prompt(provider, body)
         model = body["model"] if provider == "openai" and scenario else scenario
-        c = types.SimpleNamespace(provider=provider, model=model, attempt=attempt, n=n, prompt=prompt)
-        make = find_scenario(scenario)
-        r = make(c) if make else not_found(c, scenario)
+        c = types.SimpleNamespace(provider=provider, model=model, attempt=attempt, n=n,
+                                  prompt=prompt, body=body)
+        make = find_scenario(scenario, provider)
+        # As the services do: the key first, then the request, then the model.
+        r = key_refusal(c, headers, st.key, bool(scenario and scenario.startswith("local-")))
+        if r is None and provider == "openai":
+            r = strict_refusal(body)
+        if r is None:
+            r = make(c) if make else not_found(c, scenario)
         if r.delay:
             time.sleep(r.delay)
         self.send(r)
+
+
+def key_refusal(c, headers, key, local):
+    """The service's answer to a wrong or missing key when --key is set, or None."""
+    if key is None:
+        return None
+    if c.provider == "gemini":
+        got = headers.get("x-goog-api-key")
+        return None if got == key else no_key(c) if got is None else bad_key(c)
+    auth = headers.get("authorization")
+    if auth is None:
+        return None if local else no_key(c)
+    return None if auth == "Bearer " + key else bad_key(c)
 
 
 def user_prompt(provider, b):

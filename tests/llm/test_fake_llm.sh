@@ -87,13 +87,19 @@ EOF
 gemini_body "nginx.service failed: bind() to 0.0.0.0:80 failed" >"$tmp/g.json"
 openai_body google/good schema >"$tmp/o.json"
 
-# gemini SCENARIO [curl args...]: status in $code, body in $tmp/out, headers in $tmp/hdr
+# gemini SCENARIO [curl args...]: status in $code, body in $tmp/out, headers in $tmp/hdr;
+# the body is $gbody (default $tmp/g.json), the key $gkey (default K; empty: none).
 gemini() {
-	local s=$1
+	local s=$1 keyh=()
 	shift
-	code=$(curl -s -o "$tmp/out" -D "$tmp/hdr" -w '%{http_code}' -H 'x-goog-api-key: K' \
-		-H 'Content-Type: application/json' --data-binary @"$tmp/g.json" "$@" \
+	[ -n "${gkey-K}" ] && keyh=(-H "x-goog-api-key: ${gkey-K}")
+	code=$(curl -s -o "$tmp/out" -D "$tmp/hdr" -w '%{http_code}' "${keyh[@]}" \
+		-H 'Content-Type: application/json' --data-binary @"${gbody:-$tmp/g.json}" "$@" \
 		"$base/v1beta/models/$s:generateContent")
+}
+# jmod IN OUT STATEMENTS: OUT is IN's JSON (as b) after the Python STATEMENTS.
+jmod() {
+	"$py" -c 'import json, sys; b = json.load(open(sys.argv[1])); exec(sys.argv[3]); json.dump(b, open(sys.argv[2], "w"))' "$1" "$2" "$3"
 }
 # openai PATH BODYFILE [curl args...]
 openai() {
@@ -128,11 +134,16 @@ check "local-good without response_format: no problems" lastlog 'e["problems"] =
 code=$(curl -s -o "$tmp/out" -w '%{http_code}' -H 'x-goog-api-key: K' -H 'Content-Type: application/json' \
 	--data-binary @"$tmp/g.json" "$base/v1beta/models/good:generateContent?key=K")
 check "?key= is a problem" lastlog 'any("key=" in p for p in e["problems"]) and e["path"].endswith("?key=K")'
-curl -s -o /dev/null -H 'x-goog-api-key: wrong' -H 'Content-Type: application/json' --data-binary @"$tmp/g.json" \
-	"$base/v1beta/models/good:generateContent"
+gkey=wrong gemini good
 check "wrong Gemini key is a problem" lastlog 'any("expected key" in p for p in e["problems"])'
+check "wrong Gemini key: 400 INVALID_ARGUMENT, ErrorInfo API_KEY_INVALID (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and j["error"]["status"] == "INVALID_ARGUMENT" and "API key not valid" in j["error"]["message"] and any(d["@type"].endswith("google.rpc.ErrorInfo") and d["reason"] == "API_KEY_INVALID" for d in j["error"]["details"])'
+gkey= gemini good
+check "no Gemini key: 403 PERMISSION_DENIED (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 403 and j["error"]["status"] == "PERMISSION_DENIED"'
 openai /chat/completions "$tmp/o.json"
 check "missing Authorization is a problem" lastlog 'any("authorization" in p for p in e["problems"])'
+check "missing Authorization: 401 (got $code)" pyjson "$tmp/out" 'j["error"] == {"code": 401, "message": "No auth credentials found"}'
+openai /chat/completions "$tmp/o.json" -H 'Authorization: Bearer wrong'
+check "wrong OpenRouter key: 401 (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 401'
 "$py" -c '
 import json, sys
 b = json.load(open(sys.argv[1]))
@@ -157,6 +168,92 @@ check "bad OpenAI shape: problems recorded" lastlog 'any("system" in p for p in 
 curl -s -o /dev/null -H 'x-goog-api-key: K' -H 'Content-Type: application/json' --data-binary 'not json{' \
 	"$base/v1beta/models/good:generateContent"
 check "unparsable body: body null, problem" lastlog 'e["body"] is None and any("not valid" in p for p in e["problems"])'
+
+# What the real services refuse.
+gemini badkey
+check "badkey: 400 API_KEY_INVALID with the right key too (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and j["error"]["details"][0]["reason"] == "API_KEY_INVALID"'
+gemini ebilling
+check "ebilling: Gemini's 400 FAILED_PRECONDITION (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and j["error"]["status"] == "FAILED_PRECONDITION"'
+openai_body or/ebilling schema >"$tmp/b.json"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "ebilling: OpenRouter's 402 (got $code)" test "$code" = 402
+
+# Strict mode at every level, refused the way OpenRouter passes OpenAI's 400 on.
+items='b["response_format"]["json_schema"]["schema"]["properties"]["commands"]["items"]'
+jmod "$tmp/o.json" "$tmp/s1.json" "$items"'["properties"]["args"] = {"type": "object", "properties": {"unit": {"type": ["string", "null"]}}, "required": ["unit"], "additionalProperties": False}'
+openai /api/v1/chat/completions "$tmp/s1.json" -H 'Authorization: Bearer K'
+check "strict: args missing from the command's required: 400 (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and j["error"]["message"] == "Provider returned error" and "Missing \x27args\x27" in j["error"]["metadata"]["raw"] and "\x27items\x27" in j["error"]["metadata"]["raw"] and j["error"]["metadata"]["provider_name"] == "OpenAI"'
+check "strict: the refusal is a logged problem too" lastlog 'any("strict mode" in p and "args" in p for p in e["problems"])'
+jmod "$tmp/s1.json" "$tmp/s2.json" "$items"'["required"] = ["action", "args"]; del '"$items"'["properties"]["args"]["additionalProperties"]'
+openai /api/v1/chat/completions "$tmp/s2.json" -H 'Authorization: Bearer K'
+check "strict: a nested object without additionalProperties false: 400 (got $code)" pyjson "$tmp/out" '"additionalProperties" in j["error"]["metadata"]["raw"] and "\x27args\x27" in j["error"]["metadata"]["raw"]'
+jmod "$tmp/s2.json" "$tmp/s3.json" "$items"'["properties"]["args"]["additionalProperties"] = False'
+openai /api/v1/chat/completions "$tmp/s3.json" -H 'Authorization: Bearer K'
+check "strict: every level strict, optional values nullable: 200 (got $code)" bash -c '[ '"$code"' = 200 ]'
+check "strict: no problems" lastlog 'e["problems"] == []'
+jmod "$tmp/s1.json" "$tmp/s4.json" 'b["model"] = "local-good"; b["response_format"]["json_schema"]["strict"] = False; del b["provider"]'
+openai /v1/chat/completions "$tmp/s4.json"
+check "not strict: no strict-mode refusal (got $code)" test "$code" = 200
+
+# Thinking: thoughts count against maxOutputTokens.
+gemini thinking
+check "thinking, no thinkingConfig, cap 1024: MAX_TOKENS, no text, thoughts = cap" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "MAX_TOKENS" and "parts" not in j["candidates"][0]["content"] and j["usageMetadata"]["thoughtsTokenCount"] == 1024 and "candidatesTokenCount" not in j["usageMetadata"]'
+jmod "$tmp/g.json" "$tmp/t0.json" 'b["generationConfig"]["thinkingConfig"] = {"thinkingBudget": 0}'
+gbody=$tmp/t0.json gemini gemini-2.5-flash
+check "gemini-2.5-flash, thinkingBudget 0: the plan, no thoughts" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "STOP" and j["candidates"][0]["content"]["parts"] == [{"text": __import__("os").environ["PLAN"]}] and "thoughtsTokenCount" not in j["usageMetadata"]'
+gemini gemini-2.5-flash
+check "gemini-2.5-flash, no thinkingConfig, cap 1024: MAX_TOKENS" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "MAX_TOKENS"'
+gbody=$tmp/t0.json gemini gemini-2.5-pro
+check "gemini-2.5-pro refuses thinkingBudget 0 (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and "only works in thinking mode" in j["error"]["message"]'
+jmod "$tmp/g.json" "$tmp/t1.json" 'b["generationConfig"]["thinkingConfig"] = {"thinkingBudget": 128}; b["generationConfig"]["maxOutputTokens"] = 1536'
+gbody=$tmp/t1.json gemini gemini-2.5-pro
+check "gemini-2.5-pro, budget 128: the plan, 128 thoughts in the total" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "STOP" and j["usageMetadata"]["thoughtsTokenCount"] == 128 and j["usageMetadata"]["totalTokenCount"] == j["usageMetadata"]["promptTokenCount"] + j["usageMetadata"]["candidatesTokenCount"] + 128'
+jmod "$tmp/g.json" "$tmp/t2.json" 'b["generationConfig"]["thinkingConfig"] = {"thinkingLevel": "low"}; b["generationConfig"]["maxOutputTokens"] = 9000'
+gbody=$tmp/t2.json gemini gemini-3-pro-preview
+check "gemini-3, thinkingLevel low: the plan, 400 thoughts" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "STOP" and j["usageMetadata"]["thoughtsTokenCount"] == 400'
+gbody=$tmp/t2.json gemini gemini-2.5-flash
+check "thinkingLevel on 2.5: 400 (got $code)" test "$code" = 400
+jmod "$tmp/g.json" "$tmp/t3.json" 'b["generationConfig"]["thinkingConfig"] = {"thinkingLevel": "low", "thinkingBudget": 10}'
+gbody=$tmp/t3.json gemini gemini-3-pro-preview
+check "budget and level together: 400 (got $code)" test "$code" = 400
+check "budget and level together: a problem" lastlog 'any("both" in p for p in e["problems"])'
+gbody=$tmp/t0.json gemini gemini-2.0-flash
+check "gemini-2.0-flash refuses a thinkingConfig (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 400 and "not supported" in j["error"]["message"]'
+gemini gemini-2.0-flash
+check "gemini-2.0-flash without one: the plan" pyjson "$tmp/out" 'j["candidates"][0]["finishReason"] == "STOP"'
+jmod "$tmp/g.json" "$tmp/t4.json" 'b["generationConfig"]["maxOutputTokens"] = 4096'
+gbody=$tmp/t4.json gemini thoughts
+check "thoughts: a thought part (a plan of its own), then the answer" pyjson "$tmp/out" 'len(j["candidates"][0]["content"]["parts"]) == 2 and j["candidates"][0]["content"]["parts"][0]["thought"] is True and "reboot" in j["candidates"][0]["content"]["parts"][0]["text"] and j["candidates"][0]["content"]["parts"][1] == {"text": __import__("os").environ["PLAN"]} and j["usageMetadata"]["thoughtsTokenCount"] == 1500'
+jmod "$tmp/t4.json" "$tmp/t5.json" 'b["generationConfig"]["thinkingConfig"] = {"includeThoughts": True}'
+gbody=$tmp/t5.json gemini thinking
+check "thinking with includeThoughts: the thought part first" pyjson "$tmp/out" 'j["candidates"][0]["content"]["parts"][0]["thought"] is True and j["candidates"][0]["finishReason"] == "STOP"'
+openai_body or/thinking schema >"$tmp/b.json"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "OpenRouter thinking, max_tokens 1024: length, no content, reasoning_tokens" pyjson "$tmp/out" 'j["choices"][0]["finish_reason"] == "length" and j["choices"][0]["message"]["content"] == "" and j["usage"]["completion_tokens_details"]["reasoning_tokens"] == 1024'
+
+# Errors inside a 200, Retry-After as an HTTP date, the transient 402.
+openai_body or/choiceerror schema >"$tmp/b.json"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "choiceerror 1: HTTP 200, choices[0].error 502, finish_reason error (got $code)" pyjson "$tmp/out" 'j["choices"][0]["error"]["code"] == 502 and j["choices"][0]["finish_reason"] == "error"'
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "choiceerror 2: the plan" pyjson "$tmp/out" 'j["choices"][0]["finish_reason"] == "stop"'
+openai_body or/choiceerrorfatal schema >"$tmp/b.json"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "choiceerrorfatal: choices[0].error 400" pyjson "$tmp/out" 'j["choices"][0]["error"]["code"] == 400'
+gemini r429date
+check "r429date: 429 with Retry-After an HTTP date 1-3 s ahead (got $code)" "$py" -c '
+import email.utils, re, sys, time
+m = re.search(r"(?im)^retry-after: (.+?)\r?$", open(sys.argv[1]).read())
+t = email.utils.parsedate_to_datetime(m.group(1)).timestamp()
+sys.exit(0 if m.group(1).endswith(" GMT") and 1 <= t - time.time() <= 3 else 1)' "$tmp/hdr"
+gemini r429date
+check "r429date: then 200 (got $code)" test "$code" = 200
+openai_body or/r402inflight schema >"$tmp/b.json"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "r402inflight: 402 with limit_source in-flight (got $code)" pyjson "$tmp/out" 'j["error"]["code"] == 402 and j["error"]["metadata"]["limit_source"] == "openrouter_in_flight_budget"'
+check "r402inflight: Retry-After 1" grep -qi '^retry-after: 1' "$tmp/hdr"
+openai /api/v1/chat/completions "$tmp/b.json" -H 'Authorization: Bearer K'
+check "r402inflight: then 200 (got $code)" test "$code" = 200
 
 # Scenarios.
 check "r429 attempts 1..3: 429 429 200" bash -c '

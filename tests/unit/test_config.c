@@ -102,11 +102,14 @@ TEST(test_finish_rules)
 					  "[llm]\nprovider = openai\nbase_url = http://x:1/v1\n",
 					  "[llm]\nprovider = gemini\nmodel = a/b\n",
 					  "[llm]\nprovider = gemini\nbase_url = https://u:p@host\n",
-					  "[llm]\nprovider = openrouter\nmodel = a b\n"};
-	static const char *const why[] = {"base_url is required", "must be https://",
-					  "holds no '/'", "must not hold", "holds ' '"};
+					  "[llm]\nprovider = openrouter\nmodel = a b\n",
+					  "[llm]\nresponse_format = grammar\n"};
+	static const char *const why[] = {
+		"base_url is required", "must be https://", "holds no '/'",
+		"must not hold",	"holds ' '",	    "must be json_object or json_schema"};
 	static const char ok[] =
-		"[llm]\nprovider = openai\nbase_url = http://127.0.0.1:11434/v1\nmodel = llama3\n";
+		"[llm]\nprovider = openai\nbase_url = http://127.0.0.1:11434/v1\nmodel = llama3\n"
+		"response_format = json_schema\n";
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		Config *c = cfg_new();
@@ -124,6 +127,7 @@ TEST(test_finish_rules)
 
 		CHECK_INT(cfg_parse(c, "t", ok, sizeof ok - 1, &errors), ==, 0);
 		CHECK_INT(cfg_finish(c, &errors), ==, 0);
+		CHECK_STR(c->response_format, "json_schema");
 		cfg_free(c);
 	}
 }
