@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "fake_llm.h"
 #include "common/util.h"
 #include "healer/executor.h"
 #include "healer/plan.h"
@@ -24,53 +25,24 @@
 
 #define KEY "test-key-7f3a9c1d"
 
-static char tmpdir[64], base_url[64], log_path[128];
+static char tmpdir[64], base_url[64], log_path[PATH_MAX];
 static sd_event *ev;
 static Whitelist *wl;
 static LlmRules *rules;
 static ExChild *server;
 static const char *const arg_names[] = {"unit", "path", NULL};
 
-static void on_server_exit(ExChild *c, const ExResult *r, void *userdata)
-{
-	(void)c;
-	(void)userdata;
-	fprintf(stderr, "fake LLM server exited early (%d/%d): %s\n", r->exit_status,
-		r->term_signal, r->output);
-}
-
 static int start_server(void)
 {
-	char script[PATH_MAX + 32], data[PATH_MAX], port_file[128];
-	char *argv[] = {"/usr/bin/python3", script,  "--port-file", port_file, "--log",
-			log_path,	    "--key", KEY,	    NULL};
-	const char *d = getenv("HEALER_TEST_DATA");
-	ExOptions o = {.timeout_usec = 600 * USEC_PER_SEC};
+	FakeLlm f = {0};
+	int r = fake_llm_start(ev, tmpdir, KEY, &f);
 
-	if (!realpath(d ? d : "tests/data", data))
-		return -ENOENT;
-	snprintf(script, sizeof script, "%s/../llm/fake_llm.py", data);
-	snprintf(port_file, sizeof port_file, "%s/port", tmpdir);
-	snprintf(log_path, sizeof log_path, "%s/requests.log", tmpdir);
-	if (ex_spawn(ev, argv, &o, on_server_exit, NULL, &server) < 0)
-		return -EIO;
-	for (int i = 0; i < 500; i++) {
-		char *buf = NULL;
-		size_t len;
-
-		uint64_t port;
-
-		if (util_read_file(port_file, 64, &buf, &len) == 0) {
-			buf[strcspn(buf, "\n")] = '\0';
-			if (util_parse_u64(buf, 1, 65535, &port) < 0)
-				return -EINVAL;
-			snprintf(base_url, sizeof base_url, "http://127.0.0.1:%u", (unsigned)port);
-			free(buf);
-			return 0;
-		}
-		sd_event_run(ev, 10 * USEC_PER_MSEC);
-	}
-	return -ETIMEDOUT;
+	if (r < 0)
+		return r;
+	server = f.child;
+	(void)util_snprintf(base_url, sizeof base_url, "%s", f.base_url);
+	(void)util_snprintf(log_path, sizeof log_path, "%s", f.log_path);
+	return 0;
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *userdata)
