@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
@@ -165,10 +166,57 @@ int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	return read_fd(fd, max, ret, ret_len);
 }
 
+/* The on-disk form of a POSIX access ACL (linux/posix_acl_xattr.h). */
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER	  0x02
+#define ACL_TAG_GROUP_OBJ 0x04
+#define ACL_TAG_GROUP	  0x08
+#define ACL_TAG_MASK	  0x10
+#define ACL_PERM_WRITE	  0x02
+
+const char *util_foreign_writer(int fd, const char *path, const struct stat *st)
+{
+	unsigned char acl[4 + 8 * 64];
+	ssize_t n;
+	unsigned mask = 0x07;
+	bool writer = false;
+
+	if (st->st_mode & S_IWOTH)
+		return "writable by others";
+	n = fd >= 0 ? fgetxattr(fd, "system.posix_acl_access", acl, sizeof acl)
+		    : lgetxattr(path, "system.posix_acl_access", acl, sizeof acl);
+	if (n < 0 && (errno == ENODATA || errno == EOPNOTSUPP))
+		return (st->st_mode & S_IWGRP) && st->st_gid != 0
+			       ? "writable by a group other than root"
+			       : NULL;
+	if (n < 4 || (n - 4) % 8 != 0 ||
+	    (acl[0] | acl[1] << 8 | acl[2] << 16 | (uint32_t)acl[3] << 24) != ACL_XATTR_VERSION)
+		return "writable by an ACL that cannot be read";
+	for (ssize_t i = 4; i < n; i += 8)
+		if ((acl[i] | acl[i + 1] << 8) == ACL_TAG_MASK)
+			mask = acl[i + 2];
+	for (ssize_t i = 4; i < n; i += 8) {
+		unsigned tag = acl[i] | acl[i + 1] << 8, perm = acl[i + 2];
+		uint32_t id = acl[i + 4] | acl[i + 5] << 8 | acl[i + 6] << 16 |
+			      (uint32_t)acl[i + 7] << 24;
+
+		if (!(perm & mask & ACL_PERM_WRITE))
+			continue;
+		if (tag == ACL_TAG_USER && id != 0 && id != st->st_uid)
+			writer = true;
+		if (tag == ACL_TAG_GROUP && id != 0)
+			writer = true;
+		if (tag == ACL_TAG_GROUP_OBJ && st->st_gid != 0)
+			writer = true;
+	}
+	return writer ? "writable by a user or group of its ACL" : NULL;
+}
+
 int util_read_trusted_file(const char *path, size_t max, char **ret, size_t *ret_len, char *why,
 			   size_t why_len)
 {
 	_cleanup_close_ int fd = -1;
+	const char *writer;
 	struct stat st;
 
 	if (why_len)
@@ -190,9 +238,10 @@ int util_read_trusted_file(const char *path, size_t max, char **ret, size_t *ret
 				    (unsigned)st.st_uid);
 		return -EPERM;
 	}
-	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
-		(void)util_snprintf(why, why_len, "writable by %s; refusing it (chmod go-w)",
-				    (st.st_mode & S_IWOTH) ? "others" : "its group");
+	writer = util_foreign_writer(fd, path, &st);
+	if (writer) {
+		(void)util_snprintf(why, why_len, "%s; refusing it (%s)", writer,
+				    strstr(writer, "ACL") ? "setfacl -b" : "chmod go-w");
 		return -EPERM;
 	}
 	return read_fd(fd, max, ret, ret_len);

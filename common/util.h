@@ -123,6 +123,19 @@ int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int util_read_trusted_file(const char *path, size_t max, char **ret, size_t *ret_len, char *why,
 			   size_t why_len);
 
+struct stat;
+/*
+ * Who besides the file's owner and root may write it, as "writable by
+ * others", "... by a group other than root", "... by a user or group of its
+ * ACL", or NULL when nobody. With
+ * a POSIX access ACL the group bits show the ACL's mask, not the group's
+ * rights, so the ACL itself is read and every named user and group with
+ * write access (under the mask) counts; an ACL that cannot be read counts
+ * too. fd is the open file, or -1 to read the ACL of path (a final symlink
+ * is not followed).
+ */
+const char *util_foreign_writer(int fd, const char *path, const struct stat *st);
+
 /* snprintf that never overflows and reports truncation as -ENOBUFS. */
 int util_snprintf(char *buf, size_t len, const char *fmt, ...) _printf_(3, 4);
 

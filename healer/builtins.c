@@ -59,7 +59,7 @@ int ex_builtin_chmod_x(const char *canonical_path, char *reason, size_t reason_l
 		return fail(fd, reason, reason_len, "cannot open", canonical_path);
 	if (fstat(fd, &st) < 0)
 		return fail(-errno, reason, reason_len, "cannot stat", canonical_path);
-	why = wl_file_refusal(&st);
+	why = wl_file_refusal(fd, canonical_path, &st);
 	if (why)
 		return refuse(reason, reason_len, why, canonical_path);
 

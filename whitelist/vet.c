@@ -111,7 +111,7 @@ static int check_pattern(const Whitelist *wl, const WlParam *p, const char *v, c
 		      rc);
 }
 
-const char *wl_file_refusal(const struct stat *st)
+const char *wl_file_refusal(int fd, const char *path, const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode))
 		return "not a regular file";
@@ -119,11 +119,7 @@ const char *wl_file_refusal(const struct stat *st)
 		return "file has more than one hard link";
 	if (st->st_mode & (S_ISUID | S_ISGID))
 		return "file is setuid or setgid";
-	if (st->st_mode & S_IWOTH)
-		return "file is writable by others";
-	if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
-		return "file is writable by a group other than root";
-	return NULL;
+	return util_foreign_writer(fd, path, st);
 }
 
 /*
@@ -145,7 +141,7 @@ static int vet_path(const WlParam *p, const char *v, char **ret, char *reason, s
 	if (lstat(canon, &st) < 0)
 		return refuse(reason, len, "parameter '%s': cannot stat '%s': %s", p->name, canon,
 			      strerror(errno));
-	why = wl_file_refusal(&st);
+	why = wl_file_refusal(-1, canon, &st);
 	if (why)
 		return refuse(reason, len, "parameter '%s': '%s': %s", p->name, canon, why);
 	*ret = strdup(canon);

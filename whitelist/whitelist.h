@@ -132,12 +132,13 @@ struct stat;
 /*
  * Why a file that a path parameter names must not be acted on, or NULL when
  * it may: not a regular file, hard-linked (another name could be swapped in),
- * setuid/setgid, or writable by others or by a group other than root's (a
- * member could have written what root is about to make runnable). The
- * whitelist checks the path with it and the builtin checks its opened fd
- * with it again: one rule, two moments.
+ * setuid/setgid, or writable by anyone but its owner and root: others, a
+ * group other than root's, a user or group of its ACL (util_foreign_writer:
+ * they could have written what root is about to make runnable). The
+ * whitelist checks the path with it (fd -1) and the builtin checks its
+ * opened fd with it again: one rule, two moments.
  */
-const char *wl_file_refusal(const struct stat *st);
+const char *wl_file_refusal(int fd, const char *path, const struct stat *st);
 
 /*
  * The program names of all match templates ("systemctl", "chmod", ...),

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "common/util.h"
 #include "whitelist/whitelist.h"
 
@@ -109,6 +110,10 @@ static const char *fixture_make(void)
 	if (chown(p, 0, 4242) < 0 || chmod(p, 0664) < 0)
 		exit(2);
 	fixture_file("opt/app/rootgroupw.sh", 0664);
+	fixture_file("opt/app/acl.sh", 0644);
+	snprintf(p, sizeof p, "%s/opt/app/acl.sh", fixture_root);
+	if (test_set_acl(p, TEST_ACL_GROUP, 4242, 6, 6) < 0)
+		exit(2);
 	snprintf(p, sizeof p, "%s/opt/app/fifo", fixture_root);
 	if (mkfifo(p, 0644) < 0)
 		exit(2);

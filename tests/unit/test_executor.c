@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "healer/builtins.h"
 #include "healer/executor.h"
+#include "tests/unit/acl.h"
 #include "tests/unit/harness.h"
 
 #define MSEC USEC_PER_MSEC
@@ -626,6 +627,10 @@ TEST(test_builtin_chmod_x)
 	CHECK_INT(chmod(path, 0664), ==, 0);
 	chmod_refused(path, -EPERM, "writable by a group other than root");
 	CHECK_INT(mode_of(path), ==, 0664);
+	/* An ACL entry giving a user write, behind group bits that show only the mask. */
+	make_file("aclw", 0644, path, sizeof(path));
+	CHECK_INT(test_set_acl(path, TEST_ACL_USER, 65534, 6, 6), ==, 0);
+	chmod_refused(path, -EPERM, "writable by a user or group of its ACL");
 	make_file("rootgroupw", 0664, path, sizeof(path));
 	CHECK_INT(ex_builtin_chmod_x(path, reason, sizeof reason), ==, 0);
 	CHECK_INT(mode_of(path), ==, 0775);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <sys/stat.h>
+
 #include "harness.h"
+#include "acl.h"
 #include "common/util.h"
 
 static void span(const char *s, long long want)
@@ -95,11 +98,75 @@ TEST(test_json_nul_escape)
 		       "%s", cases[i].s);
 }
 
+/*
+ * Who may write a trusted file: the mode bits, and an ACL's named users and
+ * groups under its mask (the group bits then show the mask, not the group).
+ */
+TEST(test_foreign_writer)
+{
+	static const struct {
+		mode_t mode;
+		gid_t gid;
+		unsigned tag;
+		uint32_t id;
+		unsigned perm, mask;
+		const char *want;
+	} cases[] = {
+		{0644, 0, 0, 0, 0, 0, NULL},
+		{0646, 0, 0, 0, 0, 0, "writable by others"},
+		{0664, 0, 0, 0, 0, 0, NULL},
+		{0664, 4242, 0, 0, 0, 0, "writable by a group other than root"},
+		{0, 0, TEST_ACL_USER, 65534, 6, 6, "writable by a user or group of its ACL"},
+		{0, 0, TEST_ACL_GROUP, 4242, 6, 6, "writable by a user or group of its ACL"},
+		{0, 0, TEST_ACL_USER, 65534, 6, 4, NULL}, /* the mask takes write away */
+		{0, 0, TEST_ACL_USER, 65534, 4, 6, NULL}, /* read only */
+		{0, 0, TEST_ACL_USER, 0, 6, 6, NULL},	  /* root */
+		{0, 0, TEST_ACL_GROUP, 0, 6, 6, NULL},	  /* root's group */
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char path[] = "/tmp/healer-acl-XXXXXX";
+		int fd = mkstemp(path);
+		struct stat st;
+		const char *w;
+
+		CHECK(fd >= 0);
+		if (fd < 0)
+			continue;
+		if (cases[i].tag)
+			CHECK_(test_set_acl(path, cases[i].tag, cases[i].id, cases[i].perm,
+					    cases[i].mask) == 0,
+			       "setxattr: %s", strerror(errno));
+		else
+			CHECK_INT(fchown(fd, 0, cases[i].gid) | fchmod(fd, cases[i].mode), ==, 0);
+		CHECK_INT(fstat(fd, &st), ==, 0);
+		/* The same verdict through the fd and through the path. */
+		w = util_foreign_writer(fd, path, &st);
+		CHECK_(cases[i].want ? w && strcmp(w, cases[i].want) == 0 : !w,
+		       "case %zu: %s, want %s", i, w ? w : "(none)",
+		       cases[i].want ? cases[i].want : "(none)");
+		w = util_foreign_writer(-1, path, &st);
+		CHECK_(cases[i].want ? w && strcmp(w, cases[i].want) == 0 : !w,
+		       "case %zu by path: %s", i, w ? w : "(none)");
+		if (cases[i].want) {
+			char *buf = NULL, why[256];
+			size_t len;
+
+			CHECK_INT(util_read_trusted_file(path, 100, &buf, &len, why, sizeof why),
+				  ==, -EPERM);
+			CHECK_CONTAINS(why, cases[i].want);
+		}
+		close(fd);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	RUN(test_timespan);
 	RUN(test_u64);
 	RUN(test_read_file);
 	RUN(test_json_nul_escape);
+	RUN(test_foreign_writer);
 	return harness_finish();
 }

@@ -236,6 +236,7 @@ TEST(test_paths)
 	expect_path("@ROOT@/opt/app/sgid.sh", NULL);
 	expect_path("@ROOT@/opt/app/world.sh", NULL);
 	expect_path("@ROOT@/opt/app/groupw.sh", NULL);
+	expect_path("@ROOT@/opt/app/acl.sh", NULL);
 	expect_path("@ROOT@/opt/app/rootgroupw.sh", "@ROOT@/opt/app/rootgroupw.sh");
 	expect_path("@ROOT@/opt/app/subdir", NULL);
 	expect_path("@ROOT@/opt/app/fifo", NULL);
