@@ -63,10 +63,26 @@ bool text_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * Controls, Unicode's Bidi_Control and Default_Ignorable_Code_Point sets,
+ * and the line and paragraph separators, as ranges in order.
+ */
+static const struct {
+	uint32_t first, last;
+} hidden[] = {
+	{0x0000, 0x001f},   {0x007f, 0x009f},	{0x00ad, 0x00ad},   {0x034f, 0x034f},
+	{0x061c, 0x061c},   {0x115f, 0x1160},	{0x17b4, 0x17b5},   {0x180b, 0x180f},
+	{0x200b, 0x200f},   {0x2028, 0x202e},	{0x2060, 0x206f},   {0x3164, 0x3164},
+	{0xfe00, 0xfe0f},   {0xfeff, 0xfeff},	{0xffa0, 0xffa0},   {0xfff0, 0xfffb},
+	{0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe0fff},
+};
+
 bool text_is_hidden(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0] && cp >= hidden[i].first; i++)
+		if (cp <= hidden[i].last)
+			return true;
+	return false;
 }
 
 char *text_clean(const char *s, size_t n, size_t cap, unsigned flags, size_t *ret_len,

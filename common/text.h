@@ -27,10 +27,13 @@ bool text_utf8_valid(const char *s, size_t n);
 
 /*
  * Whether a code point must never reach a reader as itself: C0 controls,
- * DEL, C1 controls (8-bit CSI...), zero-width and joiner characters
- * U+200B-U+200F, bidirectional embeddings and overrides U+202A-U+202E,
- * invisible operators and isolates U+2060-U+2069, and U+FEFF. These hide
- * text or reorder what a terminal shows ("restart nginx" that is not).
+ * DEL, C1 controls (8-bit CSI...), Unicode's Bidi_Control characters
+ * (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069) and its
+ * Default_Ignorable_Code_Points (zero-width characters, joiners, soft
+ * hyphen, variation selectors, fillers, U+FEFF, the tag characters
+ * U+E0000-U+E0FFF that can spell hidden instructions to a model), and the
+ * line and paragraph separators U+2028-U+2029. These hide text or reorder
+ * what a terminal shows ("restart nginx" that is not).
  */
 bool text_is_hidden(uint32_t cp);
 

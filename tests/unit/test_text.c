@@ -50,9 +50,15 @@ TEST(test_utf8)
 
 TEST(test_hidden)
 {
-	static const uint32_t hidden[] = {0x00,	  0x1b,	  0x7f,	  0x85,	  0x9f,	  0x200b, 0x200f,
-					  0x202a, 0x202e, 0x2060, 0x2066, 0x2069, 0xfeff};
-	static const uint32_t shown[] = {' ', 'a', 0xa0, 0xe9, 0x2010, 0x2029, 0x2070, 0x1f525};
+	static const uint32_t hidden[] = {
+		0x00,	 0x1b,	  0x7f,	   0x85,    0x9f,    0xad,    0x34f,   0x61c,
+		0x115f,	 0x1160,  0x17b4,  0x180e,  0x200b,  0x200f,  0x2028,  0x2029,
+		0x202a,	 0x202e,  0x2060,  0x2066,  0x2069,  0x206f,  0x3164,  0xfe00,
+		0xfe0f,	 0xfeff,  0xffa0,  0xfff9,  0xfffb,  0x1bca0, 0x1d173, 0x1d17a,
+		0xe0000, 0xe0001, 0xe0041, 0xe007f, 0xe0100, 0xe01ef,
+	};
+	static const uint32_t shown[] = {' ',	 'a',	  0xa0,	   0xe9,    0x2010,  0x2070,
+					 0xfffd, 0x1f525, 0x1d17b, 0xe1000, 0x10ffff};
 
 	for (size_t i = 0; i < ELEMENTSOF(hidden); i++)
 		CHECK_(text_is_hidden(hidden[i]), "U+%04X should be hidden", hidden[i]);
@@ -80,6 +86,8 @@ TEST(test_clean)
 	      "bom",
 	      6, 100, 0, "?bom", true);
 	clean("iso\xe2\x81\xa6late\xe2\x81\xa9", 13, 100, 0, "iso?late?", true);
+	/* Tag characters spell text a reader never sees: "hi" in tags. */
+	clean("ok\xf3\xa0\x81\xa8\xf3\xa0\x81\xa9", 10, 100, 0, "ok??", true);
 	clean("caf\xc3\xa9 \xf0\x9f\x94\xa5", 10, 100, 0, "caf\xc3\xa9 \xf0\x9f\x94\xa5", false);
 	/* A cut lands on a character boundary and is not a replacement. */
 	clean("caf\xc3\xa9", 5, 4, 0, "caf", false);
