@@ -250,6 +250,21 @@ static const char *const always_protected[] = {
 	"cloud-init-local.service",
 	"cloud-config.service",
 	"cloud-final.service",
+	/* system updates, extensions, early-boot and storage steps */
+	"systemd-sysupdate.service",
+	"systemd-sysupdate-reboot.service",
+	"systemd-sysext.service",
+	"systemd-confext.service",
+	"systemd-hibernate-resume.service",
+	"systemd-hibernate-resume@.service",
+	"systemd-quotacheck@.service",
+	"quotaon@.service",
+	"systemd-storagetm.service",
+	"systemd-battery-check.service",
+	"systemd-tpm2-setup.service",
+	"systemd-tpm2-setup-early.service",
+	"rc-local.service",
+	"systemd-initctl.service",
 	/* ourselves */
 	"healer.service",
 };
@@ -261,6 +276,8 @@ static const char *const always_protected[] = {
  */
 static const char *const always_protected_prefixes[] = {
 	"initrd-",
+	"systemd-journald",
+	"systemd-udevd",
 	"dracut-",
 	"systemd-fsck",
 	"systemd-growfs",
@@ -271,9 +288,13 @@ static const char *const always_protected_prefixes[] = {
 	"systemd-veritysetup",
 	"systemd-integritysetup",
 	"systemd-pcr",
-	"lvm2-",
+	"lvm2-pvscan",
+	"lvm2-monitor",
+	"lvm2-activation",
 	"mdadm",
-	"zfs-",
+	"zfs-import",
+	"zfs-mount",
+	"zfs-load-key",
 	"apt-daily",
 	"unattended-upgrade",
 	"packagekit",
@@ -305,12 +326,42 @@ static bool chains_meet(const Chain *a, const Chain *b)
 	return false;
 }
 
+/*
+ * Healer acts on services, and on the sockets, timers and path units that
+ * start them; a target, mount, swap, slice, scope or device is no service
+ * to heal, and starting some of them (reboot.target, -.mount) is the harm.
+ * Returns the service a socket, timer or path unit starts by default (the
+ * same stem), "" for a service, or NULL for any other type.
+ */
+static const char *activated_service(const char *unit, char *buf)
+{
+	const char *dot = strrchr(unit, '.');
+
+	if (!dot)
+		return NULL;
+	if (strcmp(dot, ".service") == 0)
+		return "";
+	if (strcmp(dot, ".socket") && strcmp(dot, ".timer") && strcmp(dot, ".path"))
+		return NULL;
+	if (util_snprintf(buf, NAME_MAX + 1, "%.*s.service", (int)(dot - unit), unit) < 0)
+		return NULL;
+	return buf;
+}
+
 bool wl_unit_is_protected(const Whitelist *wl, const char *unit)
 {
+	char service[NAME_MAX + 1];
+	const char *activated;
 	Chain mine, theirs;
 
 	if (strlen(unit) > NAME_MAX || strchr(unit, '/'))
 		return true; /* not a unit name at all: fail closed */
+	activated = activated_service(unit, service);
+	if (!activated)
+		return true;
+	/* dbus.socket restarts dbus.service: a socket is as protected as its service. */
+	if (*activated && wl_unit_is_protected(wl, activated))
+		return true;
 	build_chain(wl, unit, &mine, true);
 	if (has_protected_prefix(&mine))
 		return true;

@@ -552,10 +552,38 @@ TEST(test_always_protected)
 		"systemd-tmpfiles-clean.service",
 		"modprobe@loop.service",
 		"healer.service",
+		/* other unit types: only services, and what starts them, are healed */
+		"reboot.target",
+		"multi-user.target",
+		"-.mount",
+		"var.mount",
+		"dev-sda2.swap",
+		"user.slice",
+		"session-1.scope",
+		"dev-sda.device",
+		"proc-sys-fs-binfmt_misc.automount",
+		"nginx",
+		/* sockets, timers and paths share their service's protection */
+		"dbus.socket",
+		"systemd-journald.socket",
+		"systemd-journald-dev-log.socket",
+		"apt-daily.timer",
+		"apt-daily-upgrade.timer",
+		"systemd-tmpfiles-clean.timer",
+		"healer.path",
+		"systemd-sysupdate.timer",
+		"systemd-sysext.service",
+		"rc-local.service",
+		"systemd-quotacheck@home.service",
+		"lvm2-pvscan@8:2.service",
+		"zfs-import-cache.service",
 	};
-	static const char *const allowed[] = {"nginx.service", "apt-cacher-ng.service",
-					      "myinitrd-builder.service", "zfsbackup.service",
-					      "cloud-sync.service"};
+	static const char *const allowed[] = {
+		"nginx.service",	 "apt-cacher-ng.service", "myinitrd-builder.service",
+		"zfsbackup.service",	 "cloud-sync.service",	  "zfs-zed.service",
+		"lvm2-lvmpolld.service", "nginx.socket",	  "certbot.timer",
+		"backup.path",
+	};
 
 	for (size_t i = 0; i < ELEMENTSOF(refused); i++)
 		CHECK_(wl_unit_is_protected(wl, refused[i]), "%s should be protected", refused[i]);
