@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CFG_DEFAULT_DIR	      "/etc/healer"
 #define CFG_DEFAULT_PATH      "/etc/healer/healer.conf"
 #define CFG_DEFAULT_WHITELIST "/etc/healer/whitelist.conf"
 #define CFG_DEFAULT_RULES     "/etc/healer/rules.conf"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,12 +26,19 @@ struct Settings {
 #define BUILTIN_WHITELIST "(built-in examples/whitelist.conf)"
 #define BUILTIN_RULES	  "(built-in examples/rules.conf)"
 
-/* The default path of a file that a fresh host does not have yet. */
-static bool is_missing_default(const char *path, const char *def)
+/*
+ * The built-in examples stand in for a default file only on a fresh host,
+ * one without /etc/healer at all, and only when nobody named a file: an
+ * administrator who removes the whitelist of an installed Healer gets an
+ * error, not the example's actions back. lstat(): a dangling symlink is a
+ * file someone put there.
+ */
+static bool use_builtin(const char *path, bool named, const char *def)
 {
 	struct stat st;
 
-	return strcmp(path, def) == 0 && stat(path, &st) < 0 && errno == ENOENT;
+	return !named && strcmp(path, def) == 0 && lstat(CFG_DEFAULT_DIR, &st) < 0 &&
+	       errno == ENOENT;
 }
 
 static int set_source(const char *source, char **ret_source)
@@ -41,10 +49,11 @@ static int set_source(const char *source, char **ret_source)
 	return *ret_source ? 0 : -ENOMEM;
 }
 
-int settings_load_whitelist(const char *path, Whitelist **ret, char **ret_source, char **ret_errors)
+int settings_load_whitelist(const char *path, bool named, Whitelist **ret, char **ret_source,
+			    char **ret_errors)
 {
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	bool builtin = is_missing_default(path, CFG_DEFAULT_WHITELIST);
+	bool builtin = use_builtin(path, named, CFG_DEFAULT_WHITELIST);
 	int r;
 
 	if (builtin)
@@ -61,10 +70,11 @@ int settings_load_whitelist(const char *path, Whitelist **ret, char **ret_source
 	return 0;
 }
 
-int settings_load_rules(const char *path, LlmRules **ret, char **ret_source, char **ret_errors)
+int settings_load_rules(const char *path, bool named, LlmRules **ret, char **ret_source,
+			char **ret_errors)
 {
 	_cleanup_(llm_rules_freep) LlmRules *rules = NULL;
-	bool builtin = is_missing_default(path, CFG_DEFAULT_RULES);
+	bool builtin = use_builtin(path, named, CFG_DEFAULT_RULES);
 	int r;
 
 	if (builtin)
@@ -189,19 +199,22 @@ int settings_load(const SettingsOptions *opts, Settings **ret, char **ret_errors
 	_cleanup_(settings_unrefp) Settings *s = calloc(1, sizeof *s);
 	int r, have_key;
 
-	if (ret_errors)
-		*ret_errors = NULL;
+	assert(ret_errors);
+	*ret_errors = NULL;
 	if (!s)
 		return -ENOMEM;
 	s->n_ref = 1;
 	have_key = r = load_config(s, o, ret_errors);
 	if (r < 0)
 		return r;
+	/* A config named on the command line names its files too. */
 	r = settings_load_whitelist(o->whitelist_path ? o->whitelist_path : s->config->whitelist,
-				    &s->whitelist, &s->whitelist_source, ret_errors);
+				    o->whitelist_path || o->config_path, &s->whitelist,
+				    &s->whitelist_source, ret_errors);
 	if (r < 0)
 		return r;
-	r = settings_load_rules(s->config->rules, &s->rules, &s->rules_source, ret_errors);
+	r = settings_load_rules(s->config->rules, !!o->config_path, &s->rules, &s->rules_source,
+				ret_errors);
 	if (r < 0)
 		return r;
 	r = build_catalog(s);

@@ -31,8 +31,8 @@ typedef struct SettingsOptions {
 
 /*
  * Loads everything. Returns 0 and a new *ret (one reference), or a negative
- * errno with *ret_errors: every problem found, one per line, as
- * "file:line: message" where a file is at fault.
+ * errno with *ret_errors (required; NULL on OOM): every problem found, one
+ * per line, as "file:line: message" where a file is at fault.
  */
 int settings_load(const SettingsOptions *o, Settings **ret, char **ret_errors);
 
@@ -64,11 +64,13 @@ const LlmCatalogEntry *settings_catalog(const Settings *s, size_t *ret_n);
 const char *const *settings_arg_names(const Settings *s);
 
 /*
- * The one whitelist loader: the file at path, or the built-in example when
- * path is the default (CFG_DEFAULT_WHITELIST) and does not exist, as on a
- * fresh host. *ret_source (optional) tells which. Errors as settings_load().
+ * The one whitelist loader: the file at path; or, on a fresh host (no
+ * /etc/healer at all) when path is the default (CFG_DEFAULT_WHITELIST) and
+ * nobody named it (named false), the shipped example built into the binary.
+ * *ret_source (optional) tells which. Errors as settings_load().
  */
-int settings_load_whitelist(const char *path, Whitelist **ret, char **ret_source,
+int settings_load_whitelist(const char *path, bool named, Whitelist **ret, char **ret_source,
 			    char **ret_errors);
 /* The same for the rules (CFG_DEFAULT_RULES). */
-int settings_load_rules(const char *path, LlmRules **ret, char **ret_source, char **ret_errors);
+int settings_load_rules(const char *path, bool named, LlmRules **ret, char **ret_source,
+			char **ret_errors);

@@ -17,23 +17,28 @@
 #include "healer/settings.h"
 #include "healer/view.h"
 
-/* The core's one loader: the file, or the built-in example on a fresh host. */
-static int load(const char *path, Whitelist **ret)
+/*
+ * The core's one loader: the file (path NULL: the default one), or on a
+ * fresh host the built-in example, which standard error then names.
+ */
+static int load(const char *named, Whitelist **ret)
 {
 	_cleanup_free_ char *errors = NULL, *source = NULL;
-	int r = settings_load_whitelist(path, ret, &source, &errors);
+	const char *path = named ? named : CFG_DEFAULT_WHITELIST;
+	int r = settings_load_whitelist(path, !!named, ret, &source, &errors);
 
 	if (r < 0)
 		cli_print_errors(path, r, errors);
 	else if (strcmp(source, path) != 0)
-		fprintf(stderr, "healer: %s does not exist; using the %s\n", path, source);
+		fprintf(stderr, "healer: no %s on this host; using the %s\n", CFG_DEFAULT_DIR,
+			source);
 	return r;
 }
 
 static int cmd_check(int argc, char **argv)
 {
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *path = argc > 1 ? argv[1] : CFG_DEFAULT_WHITELIST;
+	const char *path = argc > 1 ? argv[1] : NULL;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: healer whitelist check [FILE]\n");
@@ -55,7 +60,7 @@ static int cmd_test(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{},
 	};
-	const char *path = CFG_DEFAULT_WHITELIST, *reply_path = NULL, *command = NULL;
+	const char *path = NULL, *reply_path = NULL, *command = NULL;
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
 	_cleanup_(plan_freep) Plan *plan = NULL;
 	WlVetOptions vo = {0};
@@ -131,7 +136,7 @@ usage:
 static int cmd_show(int argc, char **argv)
 {
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *path = argc > 1 ? argv[1] : CFG_DEFAULT_WHITELIST;
+	const char *path = argc > 1 ? argv[1] : NULL;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: healer whitelist show [FILE]\n");

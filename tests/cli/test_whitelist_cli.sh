@@ -107,6 +107,18 @@ expect_rc 2 "$bin" builtin reboot
 
 expect_rc 0 "$bin" whitelist show "$wl"
 grep -q '^restart_service: Restart a failed systemd service' <<<"$out" && ok || bad "show: $out"
+# A named file never falls back to the built-in example, not even a dangling link.
+ln -s "$tmp/nowhere.conf" "$tmp/dangling.conf"
+expect_rc 1 "$bin" whitelist check "$tmp/dangling.conf"
+grep -q "dangling.conf: No such file" "$tmp/err" && ok || bad "dangling link: $(cat "$tmp/err")"
+# On a host without /etc/healer the default is the built-in example, and it
+# says so; the default path named on the command line is a missing file.
+if [ ! -e /etc/healer ]; then
+	expect_rc 2 "$bin" whitelist test -w /etc/healer/whitelist.conf --command 'systemctl restart nginx'
+	expect_rc 0 "$bin" whitelist check
+	grep -q '^OK$' <<<"$out" && grep -q "no /etc/healer on this host; using the (built-in examples/whitelist.conf)" "$tmp/err" && ok || bad "fresh host: $out $(cat "$tmp/err")"
+fi
+
 expect_rc 0 "$bin" version
 grep -q '^healer ' <<<"$out" && ok || bad "version: $out"
 
