@@ -55,7 +55,7 @@ deps:
 	@tools/deps.sh
 
 build/.pkgs: Makefile tools/deps.sh
-	@tools/deps.sh --check
+	@tools/deps.sh --check $(PKGS)
 	@mkdir -p $(dir $@) && touch $@
 
 $(BUILD)/obj/%.o: %.c | build/.pkgs
@@ -124,8 +124,11 @@ bench-analyze: deps
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
 # The library is compiled once with coverage hooks, then linked into each.
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS = $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer $(PKG_CFLAGS)
+FUZZ_CFLAGS = $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_OBJS := $(LIB_SRCS:%.c=build/libfuzzer/obj/%.o) build/libfuzzer/obj/gen/embedded.o
+# Kept between runs: without this make deletes them as intermediates and
+# every `make test` compiles the library under clang again.
+.SECONDARY: $(FUZZ_OBJS)
 
 build/libfuzzer/obj/%.o: %.c | build/.pkgs
 	@mkdir -p $(dir $@)
@@ -146,7 +149,9 @@ fuzz:
 	$(MAKE) -j$(JOBS) fuzz-build
 	@for t in $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%); do \
 		mkdir -p build/libfuzzer/corpus-$$t; \
+		mkdir -p build/libfuzzer/artifacts; \
 		build/libfuzzer/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-artifact_prefix=build/libfuzzer/artifacts/$$t- \
 			build/libfuzzer/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 

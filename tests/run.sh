@@ -51,15 +51,17 @@ count() { # name, output file, exit code
 }
 
 # A libFuzzer target for a few seconds from its seed corpus: it must start,
-# read the corpus and find nothing. Findings would land in $tmp, not in git.
+# read the corpus and find nothing. New inputs go to a temp folder; a crash
+# is kept under build/libfuzzer/artifacts/ (out of git) and named.
 fuzz_smoke() { # target
-	local bin=build/libfuzzer/fuzz_$1 work=$tmp/fuzz-$1
-	mkdir -p "$work/corpus"
-	if (cd "$work" && "$OLDPWD/$bin" -max_total_time=3 -max_len=65536 -seed=1 \
-		corpus "$OLDPWD/tests/fuzz/corpus/$1"); then
+	local top=$PWD bin=$PWD/build/libfuzzer/fuzz_$1 work=$tmp/fuzz-$1
+	local art=$PWD/build/libfuzzer/artifacts/smoke-$1-
+	mkdir -p "$work/corpus" "${art%/*}"
+	if (cd "$work" && "$bin" -max_total_time=3 -max_len=65536 -seed=1 \
+		-artifact_prefix="$art" corpus "$top/tests/fuzz/corpus/$1"); then
 		echo "1 passed, 0 failed"
 	else
-		echo "FAIL libFuzzer found a crash in $1 (inputs in the output above)"
+		echo "FAIL libFuzzer found a crash in $1: $(ls "$art"* 2>/dev/null | tr '\n' ' ')"
 		echo "0 passed, 1 failed"
 	fi
 }

@@ -5,20 +5,40 @@
 # the PATH. Runs apt-get update once, and only when something is missing.
 set -euo pipefail
 
-# --check: only say what is missing (exit 1), install nothing; the build
-# calls it so that a missing module names its Debian package.
-# --lint, --test: also the tools of `make lint` / of `make test`.
+# --check [MODULE...]: only say what is missing (exit 1), install nothing;
+# the build calls it with its pkg-config modules, so that a missing one
+# names its Debian package. --lint, --test: also the tools of `make lint` /
+# of `make test`.
 mode=${1:-}
+[ $# -gt 0 ] && shift
 need=()
 have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
 
+# pkg-config module -> the Debian package that ships it.
+package_of() {
+	case "$1" in
+	libsystemd) echo libsystemd-dev ;;
+	libcurl) echo libcurl4-openssl-dev ;;
+	libcjson) echo libcjson-dev ;;
+	libpcre2-8) echo libpcre2-dev ;;
+	libmicrohttpd) echo libmicrohttpd-dev ;;
+	sqlite3) echo libsqlite3-dev ;;
+	libcmark) echo libcmark-dev ;;
+	*) return 1 ;;
+	esac
+}
+
+modules=("$@")
+[ ${#modules[@]} -gt 0 ] || modules=(libsystemd libcurl libcjson libpcre2-8 libmicrohttpd sqlite3 libcmark)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-have_pc libsystemd || need+=(libsystemd-dev)
-have_pc libcurl || need+=(libcurl4-openssl-dev)
-have_pc libcjson || need+=(libcjson-dev)
-have_pc libpcre2-8 || need+=(libpcre2-dev)
-have_pc libmicrohttpd || need+=(libmicrohttpd-dev)
-have_pc sqlite3 || need+=(libsqlite3-dev)
+for m in "${modules[@]}"; do
+	have_pc "$m" && continue
+	if ! pkg=$(package_of "$m"); then
+		echo "deps: no Debian package known for pkg-config module '$m' (add it to tools/deps.sh)" >&2
+		exit 1
+	fi
+	need+=("$pkg")
+done
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 [ -x /lib/systemd/systemd-journald ] || need+=(systemd)
