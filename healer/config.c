@@ -271,7 +271,8 @@ typedef struct CfgParser {
 	Config *c;
 	unsigned line;
 	IniErrors errs;
-	char section[32];
+	char section[16];
+	bool skipping; /* inside a section whose header was refused */
 	bool seen[ELEMENTSOF(keys)];
 } CfgParser;
 
@@ -283,19 +284,23 @@ static int cfg_line(char *l, void *userdata)
 	int r = ini_split(l, &p->errs, p->line, "'[section]'", &key, &value);
 
 	if (r == -EBADMSG)
-		p->section[0] = '\0';
+		p->skipping = true;
 	if (r < 0)
 		return 0; /* reported */
 	if (r == INI_LINE_SECTION) {
-		/* An unknown section is kept by name: its keys are then reported in it. */
-		(void)util_snprintf(p->section, sizeof p->section, "%s", key);
-		if (strcmp(key, "healer") && strcmp(key, "journal") && strcmp(key, "llm") &&
-		    strcmp(key, "api"))
+		/* The keys of a refused section are not read: its header's error says it all. */
+		p->skipping = strcmp(key, "healer") && strcmp(key, "journal") &&
+			      strcmp(key, "llm") && strcmp(key, "api");
+		if (p->skipping)
 			ini_error(&p->errs, p->line,
 				  "unknown section [%.64s] (known: healer, journal, llm, api)",
 				  key);
+		else
+			(void)util_snprintf(p->section, sizeof p->section, "%s", key);
 		return 0;
 	}
+	if (p->skipping)
+		return 0;
 	if (!p->section[0]) {
 		ini_error(&p->errs, p->line, "'%s' outside of a section", key);
 		return 0;

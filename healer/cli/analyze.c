@@ -38,32 +38,46 @@ static void on_done(Analysis *a, void *userdata)
 	w->done = true;
 }
 
-/* Lines of a file, capped; empty lines dropped. The core cleans them. */
-static int read_context(const char *path, char ***ret, size_t *ret_n)
+/*
+ * The non-empty lines of a file, capped at JR_CONTEXT_MAX: the last ones,
+ * nearest the error, as the journal's context is. *ret_dropped tells how
+ * many earlier lines were left out. The core cleans the text.
+ */
+static int read_context(const char *path, char ***ret, size_t *ret_n, size_t *ret_dropped)
 {
 	_cleanup_free_ char *buf = NULL;
 	char **v;
-	size_t len, n = 0;
+	size_t len, n = 0, total = 0, skip;
 	int r = util_read_file(path, CONTEXT_FILE_MAX, &buf, &len);
 
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < len; i++)
+		total += buf[i] != '\n' && (i + 1 == len || buf[i + 1] == '\n');
+	skip = total > JR_CONTEXT_MAX ? total - JR_CONTEXT_MAX : 0;
 	v = calloc(JR_CONTEXT_MAX + 1, sizeof(char *));
 	if (!v)
 		return -ENOMEM;
-	for (char *l = buf, *nl; l < buf + len && n < JR_CONTEXT_MAX; l = nl) {
+	for (char *l = buf, *nl; l < buf + len; l = nl) {
 		nl = memchr(l, '\n', (size_t)(buf + len - l));
 		if (nl)
 			*nl++ = '\0';
 		else
 			nl = buf + len;
-		if (*l && !(v[n++] = strdup(l))) {
+		if (!*l)
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (!(v[n++] = strdup(l))) {
 			strv_free(v);
 			return -ENOMEM;
 		}
 	}
 	*ret = v;
 	*ret_n = n;
+	*ret_dropped = total > JR_CONTEXT_MAX ? total - JR_CONTEXT_MAX : 0;
 	return 0;
 }
 
@@ -100,7 +114,7 @@ static int run(const AnalyzeArgs *args)
 	_cleanup_(analysis_freep) Analysis *a = NULL;
 	_cleanup_free_ char *errors = NULL;
 	char **ctx = NULL;
-	size_t n_ctx = 0;
+	size_t n_ctx = 0, dropped = 0;
 	int r = settings_load(&so, &s, &errors);
 
 	if (r < 0) {
@@ -108,12 +122,16 @@ static int run(const AnalyzeArgs *args)
 		return 2;
 	}
 	if (args->context_file) {
-		r = read_context(args->context_file, &ctx, &n_ctx);
+		r = read_context(args->context_file, &ctx, &n_ctx, &dropped);
 		if (r < 0) {
 			fprintf(stderr, "%s: %s\n", args->context_file,
 				r == -E2BIG ? "over the 64 KiB cap" : strerror(-r));
 			return 2;
 		}
+		if (dropped > 0)
+			fprintf(stderr,
+				"healer: %s: the first %zu lines left out; the last %d are sent\n",
+				args->context_file, dropped, JR_CONTEXT_MAX);
 	}
 	{
 		AnalyzeInput in = {.unit = args->unit,

@@ -69,6 +69,11 @@ printf 'starting nginx\nlistening on :80\n' >"$tmp/ctx"
 sed -i 's/^model = e401/model = echo/' "$tmp/gemini.conf"
 expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --context-file "$tmp/ctx" --json
 json_check '"listening on :80" in j["diagnosis"] and j["commands"] == []'
+# More lines than are sent: the last ones, nearest the error, and a note.
+seq -f 'ctx line %g' 250 >"$tmp/ctx250"
+expect_rc 0 "$bin" analyze -c "$tmp/gemini.conf" -w "$wl" --unit nginx.service --message "$bind" --context-file "$tmp/ctx250" --json
+json_check '"ctx line 250" in j["diagnosis"] and "ctx line 51\"" in j["diagnosis"] and "ctx line 50\"" not in j["diagnosis"]'
+grep -q "ctx250: the first 50 lines left out; the last 200 are sent" "$tmp/err" && ok || bad "context note: $(cat "$tmp/err")"
 
 # Bytes that are not text, from the command line: the request is still valid
 # JSON and the server reads plain text (invalid bytes and bidi as '?').

@@ -171,19 +171,78 @@ TEST(test_rules_analysis)
 	analysis_free(a);
 }
 
-/* The unit binds the plan: a rule's restart of nginx refused for sshd's line. */
+/*
+ * The unit binds the plan: a model that answers a php-fpm line with a
+ * restart of nginx (the fake's "good" plan) is refused for that reason.
+ */
 TEST(test_evidence_binding)
 {
-	Settings *s = load(NULL, no_env, NULL);
+	char extra[256];
+	char *const key_env[] = {"GEMINI_API_KEY=k-1", NULL};
 	AnalyzeInput in = {.unit = "php-fpm.service", .priority = 3, .message = bind_msg};
+	Settings *s;
 	Analysis *a;
 
+	snprintf(extra, sizeof extra, "provider = gemini\nmodel = good\nbase_url = %s\n",
+		 server.base_url);
+	s = load(extra, key_env, NULL);
 	if (!s)
 		return;
 	a = analyze(s, &in);
 	CHECK(a && a->plan && !a->plan->accepted);
+	if (a && a->plan) {
+		CHECK_STR(a->provider, "gemini");
+		CHECK(!a->fallback);
+		CHECK_CONTAINS(a->plan->reason, "not the unit the evidence came from");
+	}
+	analysis_free(a);
+	in.unit = "nginx.service";
+	a = analyze(s, &in);
+	CHECK(a && a->plan && a->plan->accepted);
 	analysis_free(a);
 	settings_unref(s);
+}
+
+/*
+ * A reload drops the daemon's analyzer and settings while analyses are in
+ * flight: each finishes with what it started with, and nothing leaks.
+ */
+TEST(test_reload_in_flight)
+{
+	static const char *const models[] = {"good", "r503", "e401", NULL};
+	char *const key_env[] = {"GEMINI_API_KEY=k-1", NULL};
+	AnalyzeInput in = {.unit = "nginx.service", .priority = 3, .message = bind_msg};
+	Result res[4] = {{0}};
+	uint64_t t0;
+
+	for (size_t i = 0; i < ELEMENTSOF(models); i++) {
+		char extra[256];
+		Analyzer *an = NULL;
+		Settings *s;
+
+		if (models[i])
+			snprintf(extra, sizeof extra,
+				 "provider = gemini\nmodel = %s\nbase_url = %s\nmax_retries = 1\n",
+				 models[i], server.base_url);
+		s = load(models[i] ? extra : NULL, key_env, NULL);
+		if (!s)
+			return;
+		CHECK_INT(analyzer_new(ev, s, &an), ==, 0);
+		settings_unref(s);
+		if (!an)
+			return;
+		CHECK_INT(analyze_start(an, &in, on_done, &res[i], NULL), ==, 0);
+		analyzer_unref(an); /* the reload: only the job holds it now */
+	}
+	t0 = util_now_usec();
+	while (util_now_usec() - t0 < 20 * USEC_PER_SEC &&
+	       (!res[0].calls || !res[1].calls || !res[2].calls || !res[3].calls))
+		sd_event_run(ev, 100 * USEC_PER_MSEC);
+	for (size_t i = 0; i < ELEMENTSOF(res); i++) {
+		CHECK_INT(res[i].calls, ==, 1);
+		CHECK(res[i].a && res[i].a->plan && res[i].a->plan->accepted);
+		analysis_free(res[i].a);
+	}
 }
 
 static bool log_has(const char *needle)
@@ -241,7 +300,7 @@ TEST(test_hygiene_on_the_wire)
 	settings_unref(s);
 }
 
-/* A cancelled job never calls back, and its HTTP call ends. */
+/* A cancelled job never calls back. */
 TEST(test_cancel)
 {
 	char extra[256];
@@ -287,6 +346,7 @@ int main(void)
 	RUN(test_settings);
 	RUN(test_rules_analysis);
 	RUN(test_evidence_binding);
+	RUN(test_reload_in_flight);
 	RUN(test_hygiene_on_the_wire);
 	RUN(test_cancel);
 	ex_child_free(server.child);

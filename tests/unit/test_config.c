@@ -91,7 +91,8 @@ TEST(test_errors_all_at_once)
 	CHECK_CONTAINS(errors, "t.conf:8: min_priority: must be a priority");
 	CHECK_CONTAINS(errors, "t.conf:9: window: must be a time span from 1s to 1d");
 	CHECK_CONTAINS(errors, "t.conf:10: unknown section [nope]");
-	CHECK_CONTAINS(errors, "t.conf:11: unknown key 'lookback' in [nope]");
+	/* The keys of a refused section are not read: no error for lines 11 and 12. */
+	CHECK(errors && !strstr(errors, "t.conf:11:") && !strstr(errors, "t.conf:12:"));
 	free(errors);
 	cfg_free(c);
 }
