@@ -17,6 +17,15 @@ LlmProposal *llm_reply_add(ReplyBuilder *b, const char *s, size_t n);
 /* Parses the JSON plan object in [s, s+n) into b. */
 int llm_reply_parse_json(ReplyBuilder *b, const char *s, size_t n, char *reason, size_t reason_len);
 
+/*
+ * Reads a free-text reply as CommonMark: the one ```json fence makes it a
+ * JSON plan (parsed into b), else commands come from shell fences and list
+ * items (reply-markdown.c says which). Returns 0, or a refusal of the whole
+ * reply with reason written.
+ */
+int llm_reply_parse_markdown(ReplyBuilder *b, const LlmReplyOptions *o, const char *s, size_t n,
+			     char *reason, size_t reason_len);
+
 /* Tokenises one free-text command into p, or sets p->reject_reason. */
 int llm_reply_tokenise(LlmProposal *p);
 

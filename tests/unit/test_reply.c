@@ -162,7 +162,7 @@ TEST(test_text_sources)
 	expect_texts("Steps:\n1. Check the logs for errors.\n- `systemctl restart nginx`\n"
 		     "2) systemctl reload php\n* Restart the service with `systemctl restart x`.\n"
 		     "+ /usr/bin/systemctl restart a\n- nginx failed because of a typo\n"
-		     "10. rm -rf /tmp/x\nrm -rf / in prose is ignored\n    rm -rf indented\n",
+		     "10. rm -rf /tmp/x\n\nrm -rf / in prose is ignored\n    lazy rm -rf\n",
 		     lists, 4);
 	expect_texts("Nothing to do: the disk recovered by itself.\n", NULL, 0);
 	parse_refused("```bash\nsystemctl restart nginx\n", 31, -EBADMSG,
@@ -271,10 +271,13 @@ TEST(test_review_findings)
 	if (r)
 		CHECK_STR(r->diagnosis, "line one line two");
 	llm_reply_free(r);
-	/* Quoted evidence in a text or log block is not a proposal. */
-	expect_texts("The log says:\n```text\nrm -rf / ; reboot\n```\n```log\n$(id)\n```\n"
-		     "Fix:\n```Bash\nsystemctl restart nginx\n```\n",
+	/* Quoted evidence in a text or log block is not a proposal... */
+	expect_texts("The log says:\n```text\nnginx: [emerg] bind() failed\n```\n```log\n$(id)\n"
+		     "```\nFix:\n```Bash\nsystemctl restart nginx\n```\n",
 		     shell, 1);
+	/* ...and one that shows a command refuses the reply. */
+	parse_refused("The log says:\n```text\nrm -rf / ; reboot\n```\n", 38, -EBADMSG,
+		      "line 3: a code block tagged 'text' shows a command");
 	expect_texts("```python\nimport os\n```\n~~~ console\nsystemctl restart nginx\n~~~\n",
 		     shell, 1);
 }

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Free-text replies, read with the block structure a Markdown reader sees.
+ *
+ * A model that quotes an attacker's log lines back verbatim is the normal
+ * case, so what counts as a command is decided the way the person reading
+ * the reply decides it: by CommonMark. A hand-written scanner disagreed with
+ * readers (an indented fence line inside a ```text block, a quoted list
+ * item, an HTML comment all became commands); that was the injection path.
+ *
+ * The parser is cmark, the CommonMark reference implementation: it follows
+ * the spec to the letter (fences, info strings, indentation, lazy
+ * continuation, containers) and hands back a real block tree with each code
+ * block's info string, literal and source position, which is exactly what
+ * is walked here. md4c only calls back while it reads; rebuilding the tree
+ * from its callbacks would be a second parser to get wrong.
+ *
+ * The rules, in the order a reply meets them:
+ * - commands come only from fenced code blocks that are untagged or tagged
+ *   with a shell language and sit outside any block quote, and from list
+ *   items that are exactly one code span or start with a program word;
+ * - any other block a reader sees as code (an indented code block, a fence
+ *   tagged text or log or anything else, any code inside a block quote, an
+ *   HTML block or comment) that holds a line that looks like a command
+ *   refuses the whole reply: the reply shows a command where it claims to
+ *   propose none, which is what an injected log line looks like;
+ * - a list item inside a block quote that looks like a command refuses too:
+ *   a quoted list is quoted evidence, never a proposal;
+ * - prose (paragraphs, headings, inline code) never runs and never refuses.
+ *
+ * The walk is iterative (cmark_iter) and skips inline content, so its cost is
+ * linear in the blocks; nesting and block count are capped all the same so a
+ * hostile reply cannot make anyone read a tree of a hundred thousand nodes.
+ */
+#include <cmark.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+#include "llm/reply-internal.h"
+
+/* Block quotes, lists and items inside each other: readers stop at a few. */
+#define MAX_NESTING 16
+/* Blocks in one reply: a plan is a handful; prose a few hundred at most. */
+#define MAX_BLOCKS 4096
+/*
+ * cmark 0.30.2 (the Debian package) takes quadratic time on many image
+ * openers followed by links ("![[]()" repeated, CVE-2023-22486, fixed in
+ * 0.30.3): 64 KiB of it costs half a second of the one event loop. A
+ * healer's reply has no images, so more than a few openers refuse it.
+ */
+#define MAX_IMAGE_OPENERS 256
+
+/*
+ * Programs whose name as the first word makes a list item a command. Words
+ * that also open ordinary sentences ("at", "free", "time", "make", a daemon's
+ * own name) are left out: such an item is prose and runs nothing.
+ */
+static const char *const known_programs[] = {
+	"sudo",	       "su",	     "doas",	  "pkexec",   "runuser",    "sh",
+	"bash",	       "dash",	     "zsh",	  "ksh",      "mksh",	    "csh",
+	"tcsh",	       "fish",	     "busybox",	  "toybox",   "env",	    "xargs",
+	"nohup",       "timeout",    "nice",	  "ionice",   "chroot",	    "systemd-run",
+	"setsid",      "nsenter",    "unshare",	  "exec",     "eval",	    "builtin",
+	"strace",      "ltrace",     "gdb",	  "flock",    "chrt",	    "taskset",
+	"stdbuf",      "unbuffer",   "find",	  "awk",      "gawk",	    "mawk",
+	"sed",	       "perl",	     "python",	  "python2",  "python3",    "ruby",
+	"node",	       "php",	     "lua",	  "tclsh",    "expect",	    "parallel",
+	"rm",	       "rmdir",	     "mv",	  "cp",	      "ln",	    "dd",
+	"mkfs",	       "shred",	     "truncate",  "tee",      "cat",	    "echo",
+	"printf",      "chmod",	     "chown",	  "chgrp",    "chattr",	    "setfacl",
+	"kill",	       "killall",    "pkill",	  "reboot",   "shutdown",   "poweroff",
+	"halt",	       "telinit",    "systemctl", "service",  "journalctl", "logrotate",
+	"sysctl",      "mount",	     "umount",	  "curl",     "wget",	    "nc",
+	"ncat",	       "netcat",     "socat",	  "ssh",      "scp",	    "rsync",
+	"tar",	       "gzip",	     "base64",	  "xxd",      "openssl",    "iptables",
+	"nft",	       "ifconfig",   "useradd",	  "usermod",  "userdel",    "passwd",
+	"crontab",     "apt",	     "apt-get",	  "dpkg",     "yum",	    "dnf",
+	"rpm",	       "pip",	     "pip3",	  "npm",      "git",	    "gcc",
+	"docker",      "podman",     "kubectl",	  "mkdir",    "touch",	    "ls",
+	"ps",	       "df",	     "du",	  "grep",     "tail",	    "vi",
+	"vim",	       "nano",	     "visudo",	  "modprobe", "insmod",	    "rmmod",
+	"swapoff",     "swapon",     "fsck",	  "loginctl", "resolvectl", "hostnamectl",
+	"timedatectl", "networkctl", "udevadm",
+};
+
+/* Info strings (their first word, any case) of the blocks that hold commands. */
+static const char *const shell_tags[] = {"",	    "bash",	     "sh",  "shell",
+					 "console", "shell-session", "zsh", "terminal"};
+
+/*
+ * The reply's lines as cmark counts them (a line ends at LF, CR or CR LF), so
+ * that a node's source position names the same bytes here.
+ */
+typedef struct Lines {
+	const char *buf;
+	uint32_t *start;
+	uint32_t *end;
+	size_t n;
+} Lines;
+
+typedef struct Walk {
+	ReplyBuilder *b;
+	const LlmReplyOptions *o;
+	Lines lines;
+	unsigned quoted; /* block quotes around the node being visited */
+	char *reason;
+	size_t reason_len;
+	cmark_node *json; /* the survey: the one ```json fence, if any */
+	unsigned n_json;
+	unsigned n_other;
+} Walk;
+
+/* One code block as the walk reads it. */
+typedef struct CodeBlock {
+	const char *info;    /* "" when untagged or indented */
+	const char *literal; /* the content, lines ending in LF */
+	int first_line;	     /* the reply line of the literal's first line */
+	bool fenced;
+	bool closed; /* a fenced block that ends on its closing fence */
+} CodeBlock;
+
+#define FAIL(err, ...) llm_reply_fail(err, w->reason, w->reason_len, __VA_ARGS__)
+
+static bool is_line_end(const char *s, size_t i, size_t n)
+{
+	return s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n'));
+}
+
+static int lines_build(Lines *l, const char *s, size_t n)
+{
+	size_t count = 1, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (is_line_end(s, i, n))
+			count++;
+	l->buf = s;
+	l->start = calloc(count, sizeof *l->start);
+	l->end = calloc(count, sizeof *l->end);
+	if (!l->start || !l->end)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (is_line_end(s, i, n)) {
+			l->end[k] =
+				(uint32_t)(i > 0 && s[i] == '\n' && s[i - 1] == '\r' ? i - 1 : i);
+			l->start[++k] = (uint32_t)(i + 1);
+		}
+	l->end[k] = (uint32_t)n;
+	l->n = count;
+	return 0;
+}
+
+/*
+ * Line no (1-based) from byte column col (1-based) to its end, without the
+ * line ending. False when cmark names a place that is not there: the caller
+ * then reads the block the way that runs nothing.
+ */
+static bool line_at(const Lines *l, int no, int col, const char **ret, size_t *ret_len)
+{
+	size_t first, last;
+
+	if (no < 1 || (size_t)no > l->n || col < 1)
+		return false;
+	first = l->start[no - 1] + (size_t)(col - 1);
+	last = l->end[no - 1];
+	if (first > last)
+		return false;
+	*ret = l->buf + first;
+	*ret_len = last - first;
+	return true;
+}
+
+static size_t blanks(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
+static size_t non_blanks(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] != ' ' && s[i] != '\t')
+		i++;
+	return i;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	size_t k = blanks(*s, *n);
+
+	*s += k;
+	*n -= k;
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+static size_t run_of(const char *s, size_t n, char c)
+{
+	size_t k = 0;
+
+	while (k < n && s[k] == c)
+		k++;
+	return k;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *w, size_t wn)
+{
+	for (size_t i = 0; i < n && list[i]; i++)
+		if (strlen(list[i]) == wn && strncmp(list[i], w, wn) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A program word: a well-known program, one of the whitelist's command
+ * words, or an absolute path. A word holding a colon never is: that is a
+ * log line's source ("nginx:", "/var/log/nginx/error.log: permission
+ * denied", "/etc/nginx/nginx.conf:12"), not a program.
+ */
+static bool is_program_word(const LlmReplyOptions *o, const char *w, size_t wn)
+{
+	size_t n = 0;
+
+	if (wn == 0 || memchr(w, ':', wn))
+		return false;
+	if (w[0] == '/')
+		return true;
+	if (in_list(known_programs, ELEMENTSOF(known_programs), w, wn))
+		return true;
+	if (o->command_words)
+		while (o->command_words[n])
+			n++;
+	return in_list(o->command_words, n, w, wn);
+}
+
+/* A list marker and its blanks: "- ", "* ", "+ ", "1. ", "1) ". Returns its length or 0. */
+static size_t list_marker(const char *s, size_t n)
+{
+	size_t d = 0;
+
+	if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && (s[1] == ' ' || s[1] == '\t'))
+		return 1 + blanks(s + 1, n - 1);
+	while (d < n && d < 9 && s[d] >= '0' && s[d] <= '9')
+		d++;
+	if (d > 0 && d + 1 < n && (s[d] == '.' || s[d] == ')') &&
+	    (s[d + 1] == ' ' || s[d + 1] == '\t'))
+		return d + 1 + blanks(s + d + 1, n - d - 1);
+	return 0;
+}
+
+/*
+ * A shell prompt and its blanks: "$ ", "# ", "user@host:~$ ",
+ * "[root@host ~]# ". Returns its length or 0.
+ */
+static size_t prompt(const char *s, size_t n)
+{
+	size_t k = non_blanks(s, n);
+
+	if (k < n && k >= 1 && (s[k - 1] == '$' || s[k - 1] == '#') &&
+	    (k == 1 || memchr(s, '@', k)))
+		return k + blanks(s + k, n - k);
+	if (n > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', n < 128 ? n : 128);
+		size_t c = close ? (size_t)(close - s) : n;
+
+		if (c + 2 < n && (s[c + 1] == '$' || s[c + 1] == '#') &&
+		    (s[c + 2] == ' ' || s[c + 2] == '\t'))
+			return c + 2 + blanks(s + c + 2, n - c - 2);
+	}
+	return 0;
+}
+
+/*
+ * Whether a line shown as code looks like a command: after an optional list
+ * marker and shell prompt, its first word is a program word. A second word
+ * ending in a colon makes it a log line too ("rsync error: ...").
+ */
+static bool looks_like_command(const LlmReplyOptions *o, const char *s, size_t n)
+{
+	size_t i = blanks(s, n), wn, k;
+
+	i += list_marker(s + i, n - i);
+	i += prompt(s + i, n - i);
+	wn = non_blanks(s + i, n - i);
+	if (!is_program_word(o, s + i, wn))
+		return false;
+	i += wn;
+	i += blanks(s + i, n - i);
+	k = non_blanks(s + i, n - i);
+	return !(k > 0 && s[i + k - 1] == ':');
+}
+
+/* Leading HTML tags and comment openers, so "<!-- rm -rf / -->" shows its rm. */
+static size_t html_prefix(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (;;) {
+		const char *gt;
+
+		i += blanks(s + i, n - i);
+		if (n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0)
+			i += 9;
+		else if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
+			i += 4;
+		else if (n - i >= 2 && s[i] == '<' && s[i + 1] != ' ' &&
+			 (gt = memchr(s + i, '>', n - i)))
+			i = (size_t)(gt - s) + 1;
+		else
+			return i;
+	}
+}
+
+static bool is_shell(const char *info)
+{
+	size_t n = strcspn(info, " \t");
+
+	for (size_t i = 0; i < ELEMENTSOF(shell_tags); i++)
+		if (strlen(shell_tags[i]) == n && strncasecmp(info, shell_tags[i], n) == 0)
+			return true;
+	return false;
+}
+
+static bool is_json(const char *info)
+{
+	return strcspn(info, " \t") == 4 && strncasecmp(info, "json", 4) == 0;
+}
+
+/* A closing fence: container prefix (blanks, '>'), at least run of c, blanks. */
+static bool closing_fence(const char *s, size_t n, char c, size_t run)
+{
+	size_t i = 0, k;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '>'))
+		i++;
+	k = run_of(s + i, n - i, c);
+	if (k < run)
+		return false;
+	i += k;
+	return i + blanks(s + i, n - i) == n;
+}
+
+static bool same_line(const char *a, size_t an, const char *b, size_t bn)
+{
+	trim(&a, &an);
+	trim(&b, &bn);
+	return an == bn && memcmp(a, b, an) == 0;
+}
+
+/*
+ * cmark 0.30 does not say whether a code block was fenced, so the source
+ * does: a fence starts, at the node's column, with three or more backticks
+ * or tildes. An indented block whose first line happens to be such a run
+ * has that line as its literal's first line, which a fence never has (it
+ * would have closed the fence). Anything unclear reads as not fenced, and a
+ * block that is not fenced never runs.
+ */
+static void read_block(const Walk *w, cmark_node *node, CodeBlock *ret)
+{
+	const char *info = cmark_node_get_fence_info(node), *lit = cmark_node_get_literal(node);
+	int line = cmark_node_get_start_line(node), end = cmark_node_get_end_line(node);
+	const char *s;
+	size_t n, k;
+	char c;
+
+	*ret = (CodeBlock){.info = info ? info : "", .literal = lit ? lit : "", .first_line = line};
+	if (!line_at(&w->lines, line, cmark_node_get_start_column(node), &s, &n) || n == 0)
+		return;
+	c = s[0];
+	k = c == '`' || c == '~' ? run_of(s, n, c) : 0;
+	if (k < 3)
+		return;
+	if (ret->info[0] == '\0' && (blanks(s + k, n - k) != n - k ||
+				     same_line(s, n, ret->literal, strcspn(ret->literal, "\n"))))
+		return;
+	ret->fenced = true;
+	ret->first_line = line + 1;
+	/*
+	 * cmark ends a fence at its closing line, at the end of the reply, or
+	 * where its container ends; only the first is a closed fence.
+	 */
+	ret->closed = end > line && line_at(&w->lines, end, 1, &s, &n) && closing_fence(s, n, c, k);
+}
+
+static int add_command(Walk *w, const char *s, size_t n)
+{
+	LlmProposal *p;
+
+	if (w->b->reply->n >= w->b->max_commands)
+		return FAIL(-E2BIG, "reply proposes more than max_commands (%zu) commands",
+			    w->b->max_commands);
+	p = llm_reply_add(w->b, s, n);
+	if (!p)
+		return -ENOMEM;
+	return llm_reply_tokenise(p);
+}
+
+/*
+ * The lines of a command fence: '#' lines are comments, a leading "$ "
+ * prompt is dropped. An unclosed fence that holds a command refuses: the
+ * reply was cut short or its structure is not what it seems, and either way
+ * the list of commands may be incomplete.
+ */
+static int fence_commands(Walk *w, const CodeBlock *cb)
+{
+	const char *s = cb->literal;
+	int r;
+
+	while (*s) {
+		size_t n = strcspn(s, "\n"), tn = n;
+		const char *t = s;
+
+		s += n + (s[n] == '\n');
+		trim(&t, &tn);
+		if (tn == 0 || t[0] == '#')
+			continue;
+		if (tn >= 2 && t[0] == '$' && (t[1] == ' ' || t[1] == '\t')) {
+			t += 2;
+			tn -= 2;
+			trim(&t, &tn);
+		}
+		if (!cb->closed)
+			return FAIL(-EBADMSG, "code fence opened on line %d is never closed",
+				    cb->first_line - 1);
+		r = add_command(w, t, tn);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What a block is, for a reason; the info string only when it is a plain word. */
+static void describe(const Walk *w, const CodeBlock *cb, char *buf, size_t len)
+{
+	size_t n = strlen(cb->info);
+
+	if (w->quoted)
+		(void)util_snprintf(buf, len, "a code block inside a block quote");
+	else if (!cb->fenced)
+		(void)util_snprintf(buf, len, "an indented code block");
+	else if (n > 0 && n <= 24 &&
+		 strspn(cb->info, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+				  "TUVWXYZ0123456789._+-") == n)
+		(void)util_snprintf(buf, len, "a code block tagged '%s'", cb->info);
+	else
+		(void)util_snprintf(buf, len, "a tagged code block");
+}
+
+/* Refuses when a line of text (shown as code, not run) looks like a command. */
+static int check_shown(Walk *w, const char *text, int first_line, bool html, const char *what)
+{
+	int line = first_line;
+
+	for (const char *s = text; *s; line++) {
+		size_t n = strcspn(s, "\n"), k = html ? html_prefix(s, n) : 0;
+
+		if (looks_like_command(w->o, s + k, n - k))
+			return FAIL(-EBADMSG,
+				    "line %d: %s shows a command; commands run only from untagged "
+				    "or shell-tagged fences and list items",
+				    line, what);
+		s += n + (s[n] == '\n');
+	}
+	return 0;
+}
+
+static int code_block(Walk *w, cmark_node *node)
+{
+	CodeBlock cb;
+	char what[64];
+
+	read_block(w, node, &cb);
+	if (cb.fenced && !w->quoted && is_shell(cb.info))
+		return fence_commands(w, &cb);
+	describe(w, &cb, what, sizeof what);
+	return check_shown(w, cb.literal, cb.first_line, false, what);
+}
+
+/*
+ * A list item's first line: exactly one code span (`cmd` or ``cmd``), or a
+ * program word first. Returns whether it is a command, and the command.
+ */
+static bool item_command(const LlmReplyOptions *o, const char *s, size_t n, const char **ret,
+			 size_t *ret_len)
+{
+	size_t k;
+
+	trim(&s, &n);
+	k = run_of(s, n, '`');
+	if (k > 0) {
+		if (n < 2 * k + 1 || s[n - k - 1] == '`' || run_of(s + n - k, k, '`') != k)
+			return false;
+		s += k;
+		n -= 2 * k;
+		trim(&s, &n);
+		*ret = s;
+		*ret_len = n;
+		return n > 0;
+	}
+	if (!is_program_word(o, s, non_blanks(s, n)))
+		return false;
+	*ret = s;
+	*ret_len = n;
+	return true;
+}
+
+/*
+ * A list item proposes what its first paragraph's line says, read from the
+ * source as written (escapes and entities stay visible, and the tokeniser
+ * refuses them). When that line is a command but the paragraph goes on
+ * (a lazy continuation line, a wrapped code span), a reader sees one longer
+ * sentence: the item is refused rather than cut short.
+ */
+static int item(Walk *w, cmark_node *node)
+{
+	cmark_node *first = cmark_node_first_child(node);
+	cmark_node_type t = first ? cmark_node_get_type(first) : CMARK_NODE_NONE;
+	int line;
+	const char *s, *cmd = NULL;
+	size_t n, cmd_len = 0;
+	bool is_cmd;
+
+	if (t != CMARK_NODE_PARAGRAPH && t != CMARK_NODE_HEADING)
+		return 0;
+	line = cmark_node_get_start_line(first);
+	if (!line_at(&w->lines, line, cmark_node_get_start_column(first), &s, &n))
+		return 0;
+	is_cmd = item_command(w->o, s, n, &cmd, &cmd_len);
+	if (w->quoted && (is_cmd || looks_like_command(w->o, s, n)))
+		return FAIL(-EBADMSG, "line %d: a list item inside a block quote shows a command",
+			    line);
+	if (w->quoted || !is_cmd)
+		return 0;
+	if (t == CMARK_NODE_HEADING)
+		return FAIL(-EBADMSG, "line %d: a list item shows a command as a heading", line);
+	if (cmark_node_get_end_line(first) > line)
+		return FAIL(-EBADMSG, "line %d: a list item's command runs on into the next line",
+			    line);
+	return add_command(w, cmd, cmd_len);
+}
+
+static int visit_text(Walk *w, cmark_node *node)
+{
+	switch (cmark_node_get_type(node)) {
+	case CMARK_NODE_CODE_BLOCK:
+		return code_block(w, node);
+	case CMARK_NODE_HTML_BLOCK:
+		return check_shown(
+			w, cmark_node_get_literal(node), cmark_node_get_start_line(node), true,
+			w->quoted ? "an HTML block inside a block quote" : "an HTML block");
+	case CMARK_NODE_ITEM:
+		return item(w, node);
+	default:
+		return 0; /* prose and containers */
+	}
+}
+
+/* Counts the code blocks: the one ```json fence outside quotes makes a JSON reply. */
+static int visit_survey(Walk *w, cmark_node *node)
+{
+	CodeBlock cb;
+
+	if (cmark_node_get_type(node) != CMARK_NODE_CODE_BLOCK)
+		return 0;
+	read_block(w, node, &cb);
+	if (cb.fenced && !w->quoted && is_json(cb.info)) {
+		w->n_json++;
+		w->json = node;
+	} else {
+		w->n_other++;
+	}
+	return 0;
+}
+
+/*
+ * Visits every block in document order, never recursing, never entering a
+ * paragraph's or heading's inline content (prose is not read).
+ */
+static int walk(Walk *w, cmark_node *doc, int (*visit)(Walk *w, cmark_node *node))
+{
+	cmark_iter *it = cmark_iter_new(doc);
+	cmark_event_type ev;
+	unsigned depth = 0;
+	size_t blocks = 0;
+	int r = 0;
+
+	if (!it)
+		return -ENOMEM;
+	w->quoted = 0;
+	while (r >= 0 && (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *node = cmark_iter_get_node(it);
+		cmark_node_type t = cmark_node_get_type(node);
+		bool container =
+			t == CMARK_NODE_BLOCK_QUOTE || t == CMARK_NODE_LIST || t == CMARK_NODE_ITEM;
+
+		if (ev == CMARK_EVENT_EXIT) {
+			depth -= container;
+			w->quoted -= t == CMARK_NODE_BLOCK_QUOTE;
+			continue;
+		}
+		depth += container;
+		w->quoted += t == CMARK_NODE_BLOCK_QUOTE;
+		if (++blocks > MAX_BLOCKS)
+			r = FAIL(-E2BIG, "reply holds more than %d Markdown blocks", MAX_BLOCKS);
+		else if (depth > MAX_NESTING)
+			r = FAIL(-E2BIG, "reply nests quotes and lists more than %d deep",
+				 MAX_NESTING);
+		else
+			r = visit(w, node);
+		if (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_HEADING)
+			cmark_iter_reset(it, node, CMARK_EVENT_EXIT);
+	}
+	cmark_iter_free(it);
+	return r;
+}
+
+static int parse_json_block(Walk *w)
+{
+	CodeBlock cb;
+
+	if (w->n_json > 1)
+		return FAIL(-EBADMSG, "reply holds %u JSON blocks; exactly one is allowed",
+			    w->n_json);
+	if (w->n_other > 0)
+		return FAIL(-EBADMSG, "reply mixes a JSON block with other code blocks");
+	read_block(w, w->json, &cb);
+	if (!cb.closed)
+		return FAIL(-EBADMSG, "JSON block is never closed");
+	w->b->reply->style = LLM_REPLY_JSON;
+	return llm_reply_parse_json(w->b, cb.literal, strlen(cb.literal), w->reason, w->reason_len);
+}
+
+static size_t count_image_openers(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *p = s; (p = memchr(p, '!', n - (size_t)(p - s))); p++)
+		if ((size_t)(p - s) + 1 < n && p[1] == '[')
+			k++;
+	return k;
+}
+
+int llm_reply_parse_markdown(ReplyBuilder *b, const LlmReplyOptions *o, const char *s, size_t n,
+			     char *reason, size_t reason_len)
+{
+	Walk w = {.b = b, .o = o, .reason = reason, .reason_len = reason_len};
+	cmark_node *doc;
+	int r;
+
+	/*
+	 * cmark skips a byte order mark at the start of what it is given; any
+	 * left here would shift the columns of line 1 against the line table.
+	 */
+	while (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3, n -= 3;
+	if (count_image_openers(s, n) > MAX_IMAGE_OPENERS)
+		return llm_reply_fail(-E2BIG, reason, reason_len,
+				      "reply holds more than %d image openers ('![')",
+				      MAX_IMAGE_OPENERS);
+	r = lines_build(&w.lines, s, n);
+	if (r < 0)
+		goto out;
+	/*
+	 * CMARK_OPT_DEFAULT: nothing is rendered, so the unsafe-HTML switch does
+	 * not matter, and the text was checked as strict UTF-8 without NUL bytes
+	 * already (CMARK_OPT_VALIDATE_UTF8 would only repeat that). cmark aborts
+	 * on out-of-memory rather than failing; the 64 KiB reply cap bounds what
+	 * it allocates to a few megabytes.
+	 */
+	doc = cmark_parse_document(s, n, CMARK_OPT_DEFAULT);
+	if (!doc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = walk(&w, doc, visit_survey);
+	if (r >= 0 && w.n_json > 0)
+		r = parse_json_block(&w);
+	else if (r >= 0) {
+		b->reply->style = LLM_REPLY_TEXT;
+		r = walk(&w, doc, visit_text);
+	}
+	cmark_node_free(doc);
+out:
+	free(w.lines.start);
+	free(w.lines.end);
+	return r;
+}
