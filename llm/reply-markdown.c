@@ -114,7 +114,7 @@ typedef struct Walk {
 
 /* One code block as the walk reads it. */
 typedef struct CodeBlock {
-	const char *info;    /* "" when untagged or indented */
+	const char *info;    /* "" when untagged or indented; "?" when not as written */
 	const char *literal; /* the content, lines ending in LF */
 	int first_line;	     /* the reply line of the literal's first line */
 	bool fenced;
@@ -275,10 +275,19 @@ static size_t prompt(const char *s, size_t n)
 	return 0;
 }
 
+static bool has_prefix(const char *s, size_t n, const char *p)
+{
+	size_t pn = strlen(p);
+
+	return n >= pn && memcmp(s, p, pn) == 0;
+}
+
 /*
  * Whether a line shown as code looks like a command: after an optional list
- * marker and shell prompt, its first word is a program word. A second word
- * ending in a colon makes it a log line too ("rsync error: ...").
+ * marker and shell prompt, its first word is a program word. Evidence is
+ * not: a second word ending in a colon makes a log line ("rsync error:
+ * ..."), and device and kernel paths open the lines of df, mount and dmesg
+ * ("/dev/sda1  50G  48G  96% /"), never a program.
  */
 static bool looks_like_command(const LlmReplyOptions *o, const char *s, size_t n)
 {
@@ -287,7 +296,8 @@ static bool looks_like_command(const LlmReplyOptions *o, const char *s, size_t n
 	i += list_marker(s + i, n - i);
 	i += prompt(s + i, n - i);
 	wn = non_blanks(s + i, n - i);
-	if (!is_program_word(o, s + i, wn))
+	if (!is_program_word(o, s + i, wn) || has_prefix(s + i, wn, "/dev/") ||
+	    has_prefix(s + i, wn, "/proc/") || has_prefix(s + i, wn, "/sys/"))
 		return false;
 	i += wn;
 	i += blanks(s + i, n - i);
@@ -352,6 +362,15 @@ static bool same_line(const char *a, size_t an, const char *b, size_t bn)
 	return an == bn && memcmp(a, b, an) == 0;
 }
 
+/* The first line of the block that follows node in document order, or 0. */
+static int next_block_line(cmark_node *node)
+{
+	for (; node; node = cmark_node_parent(node))
+		if (cmark_node_next(node))
+			return cmark_node_get_start_line(cmark_node_next(node));
+	return 0;
+}
+
 /*
  * cmark 0.30 does not say whether a code block was fenced, so the source
  * does: a fence starts, at the node's column, with three or more backticks
@@ -378,13 +397,22 @@ static void read_block(const Walk *w, cmark_node *node, CodeBlock *ret)
 	if (ret->info[0] == '\0' && (blanks(s + k, n - k) != n - k ||
 				     same_line(s, n, ret->literal, strcspn(ret->literal, "\n"))))
 		return;
+	/*
+	 * cmark decodes escapes and entities in the info string ("b&#97;sh"
+	 * reads as bash); a tag that is not what the reply wrote marks no
+	 * shell and no JSON block.
+	 */
+	if (!same_line(s + k, n - k, ret->info, strlen(ret->info)))
+		ret->info = "?";
 	ret->fenced = true;
 	ret->first_line = line + 1;
 	/*
 	 * cmark ends a fence at its closing line, at the end of the reply, or
-	 * where its container ends; only the first is a closed fence.
+	 * at the line that ends its container (a line that then starts a block
+	 * of its own); only the first is a closed fence.
 	 */
-	ret->closed = end > line && line_at(&w->lines, end, 1, &s, &n) && closing_fence(s, n, c, k);
+	ret->closed = end > line && line_at(&w->lines, end, 1, &s, &n) &&
+		      closing_fence(s, n, c, k) && next_block_line(node) != end;
 }
 
 static int add_command(Walk *w, const char *s, size_t n)
@@ -658,6 +686,15 @@ int llm_reply_parse_markdown(ReplyBuilder *b, const LlmReplyOptions *o, const ch
 	 */
 	while (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3, n -= 3;
+	/*
+	 * CommonMark ends a line at a bare CR; a terminal or a log viewer does
+	 * not, and prints the next line over it. A reply that reads differently
+	 * to different readers is refused.
+	 */
+	for (const char *p = s; (p = memchr(p, '\r', n - (size_t)(p - s))); p++)
+		if ((size_t)(p - s) + 1 >= n || p[1] != '\n')
+			return llm_reply_fail(-EBADMSG, reason, reason_len,
+					      "reply holds a bare CR (byte %zu)", (size_t)(p - s));
 	if (count_image_openers(s, n) > MAX_IMAGE_OPENERS)
 		return llm_reply_fail(-E2BIG, reason, reason_len,
 				      "reply holds more than %d image openers ('![')",
