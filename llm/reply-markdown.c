@@ -15,7 +15,7 @@
  * is walked here. md4c only calls back while it reads; rebuilding the tree
  * from its callbacks would be a second parser to get wrong.
  *
- * The rules, in the order a reply meets them:
+ * The rules:
  * - commands come only from fenced code blocks that are untagged or tagged
  *   with a shell language and sit outside any block quote, and from list
  *   items that are exactly one code span or start with a program word;
@@ -26,6 +26,9 @@
  *   propose none, which is what an injected log line looks like;
  * - a list item inside a block quote that looks like a command refuses too:
  *   a quoted list is quoted evidence, never a proposal;
+ * - so does a command whose block or line is not what it seems: a fence
+ *   that never closes, a list item whose command runs on into the next line
+ *   or is underlined into a heading, a bare CR;
  * - prose (paragraphs, headings, inline code) never runs and never refuses.
  *
  * The walk is iterative (cmark_iter) and skips inline content, so its cost is
@@ -296,7 +299,7 @@ static int check_shown(Walk *w, const char *text, int first_line, bool html, con
 {
 	int line = first_line;
 
-	for (const char *s = text; *s; line++) {
+	for (const char *s = text ? text : ""; *s; line++) {
 		size_t n = strcspn(s, "\n"), k = html ? llm_reply_html_prefix(s, n) : 0;
 
 		if (llm_reply_looks_like_command(w->o, s + k, n - k))
@@ -491,7 +494,8 @@ int llm_reply_parse_markdown(ReplyBuilder *b, const LlmReplyOptions *o, const ch
 	 * not matter, and the text was checked as strict UTF-8 without NUL bytes
 	 * already (CMARK_OPT_VALIDATE_UTF8 would only repeat that). cmark aborts
 	 * on out-of-memory rather than failing; the 64 KiB reply cap bounds what
-	 * it allocates to a few megabytes.
+	 * it allocates and how long it takes: about 12 MB and 30 ms for the
+	 * worst shapes measured (64 KiB of unmatched emphasis or brackets).
 	 */
 	doc = cmark_parse_document(s, n, CMARK_OPT_DEFAULT);
 	if (!doc) {

@@ -77,6 +77,7 @@ static bool from_command_place(cmark_node *doc, const char *s, size_t n, const c
 			continue;
 		if (cmark_node_get_type(node) == CMARK_NODE_CODE_BLOCK)
 			found = shell_tag(cmark_node_get_fence_info(node)) &&
+				cmark_node_get_literal(node) &&
 				strstr(cmark_node_get_literal(node), text);
 		else if (cmark_node_get_type(node) == CMARK_NODE_ITEM)
 			found = lines_hold(s, n, cmark_node_get_start_line(node),
