@@ -4,7 +4,7 @@
 
 CC      ?= gcc
 SANITIZE ?= 0
-PKGS    := libsystemd libcurl libcjson libpcre2-8 libmicrohttpd sqlite3
+PKGS    := libsystemd libcurl libcjson libpcre2-8 libmicrohttpd sqlite3 libcmark
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla

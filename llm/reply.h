@@ -52,8 +52,10 @@ typedef struct LlmReplyOptions {
  * Parses a reply of len bytes. Returns 0 and a new *ret (which may hold
  * proposals with reject_reason set: any such proposal means the whole reply
  * must be refused), or a negative errno with reason written when the reply as
- * a whole is refused: -E2BIG over a cap (bytes, or more than max_commands
- * commands), -EBADMSG malformed (bad JSON, unterminated fence, NUL byte...).
+ * a whole is refused: -E2BIG over a cap (bytes, more than max_commands
+ * commands, Markdown nested or sized past its caps), -EBADMSG malformed or
+ * ambiguous (bad JSON, NUL byte, an unclosed fence that holds a command, a
+ * command shown in a code block that does not run...).
  */
 int llm_reply_parse(const char *buf, size_t len, const LlmReplyOptions *opts, LlmReply **ret,
 		    char *reason, size_t reason_len);

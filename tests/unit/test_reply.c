@@ -162,7 +162,7 @@ TEST(test_text_sources)
 	expect_texts("Steps:\n1. Check the logs for errors.\n- `systemctl restart nginx`\n"
 		     "2) systemctl reload php\n* Restart the service with `systemctl restart x`.\n"
 		     "+ /usr/bin/systemctl restart a\n- nginx failed because of a typo\n"
-		     "10. rm -rf /tmp/x\nrm -rf / in prose is ignored\n    rm -rf indented\n",
+		     "10. rm -rf /tmp/x\n\nrm -rf / in prose is ignored\n    lazy rm -rf\n",
 		     lists, 4);
 	expect_texts("Nothing to do: the disk recovered by itself.\n", NULL, 0);
 	parse_refused("```bash\nsystemctl restart nginx\n", 31, -EBADMSG,
@@ -271,12 +271,91 @@ TEST(test_review_findings)
 	if (r)
 		CHECK_STR(r->diagnosis, "line one line two");
 	llm_reply_free(r);
-	/* Quoted evidence in a text or log block is not a proposal. */
-	expect_texts("The log says:\n```text\nrm -rf / ; reboot\n```\n```log\n$(id)\n```\n"
-		     "Fix:\n```Bash\nsystemctl restart nginx\n```\n",
+	/* Quoted evidence in a text or log block is not a proposal... */
+	expect_texts("The log says:\n```text\nnginx: [emerg] bind() failed\n```\n```log\n$(id)\n"
+		     "```\nFix:\n```Bash\nsystemctl restart nginx\n```\n",
 		     shell, 1);
+	/* ...and one that shows a command refuses the reply. */
+	parse_refused("The log says:\n```text\nrm -rf / ; reboot\n```\n", 38, -EBADMSG,
+		      "line 3: a code block tagged 'text' shows a command");
 	expect_texts("```python\nimport os\n```\n~~~ console\nsystemctl restart nginx\n~~~\n",
 		     shell, 1);
+}
+
+/* The CommonMark reading: where commands come from, and what refuses. */
+TEST(test_markdown)
+{
+	static const char *const item_fence[] = {"systemctl restart nginx|", "chmod +x /opt/x|"};
+	LlmReply *r;
+
+#define REFUSE(s, why) parse_refused(s, sizeof(s) - 1, -EBADMSG, why)
+	/* A fence in a list item runs; comments and prompts as in any fence. */
+	expect_texts("1. Restart:\n\n   ```bash\n   # first\n   $ systemctl restart nginx\n   ```\n"
+		     "2. `chmod +x /opt/x`\n",
+		     item_fence, 2);
+	/* The item's text as written: emphasis markers stay and reach the whitelist. */
+	{
+		static const char *const raw[] = {"systemctl restart _nginx_|"};
+
+		expect_texts("- systemctl restart _nginx_\n", raw, 1);
+	}
+	/* Evidence in code blocks and quotes proposes nothing. */
+	expect_texts("```log\nnginx: [emerg] bind() failed\n/var/log/x.log: denied\n```\n"
+		     "> - Active: failed\n\n    /dev/sda1 50G 48G 96% /\n",
+		     NULL, 0);
+	REFUSE("x\n\n```text\nsystemctl restart nginx\n```\n",
+	       "line 4: a code block tagged 'text' shows a command");
+	REFUSE("```te\x1bxt\nsystemctl restart nginx\n```\n", "line 2: a tagged code block shows");
+	REFUSE("Run:\n\n    systemctl restart nginx\n", "line 3: an indented code block shows");
+	REFUSE("> ```\n> $ systemctl restart nginx\n> ```\n",
+	       "line 2: a code block inside a block quote shows");
+	REFUSE("> 1. systemctl restart nginx\n", "line 1: a list item inside a block quote");
+	REFUSE("ok\n\n<!-- systemctl restart nginx -->\n", "line 3: an HTML block shows");
+	REFUSE("- systemctl restart nginx\nrm -rf /\n", "line 1: a list item's command runs on");
+	REFUSE("- systemctl restart nginx\n  ---\n", "as a heading");
+	REFUSE("```bash\rsystemctl restart nginx\r```\r", "bare CR (byte 7)");
+	REFUSE("1. Fix:\n   ```bash\n   systemctl restart nginx\n```\n",
+	       "fence opened on line 2 is never closed");
+	REFUSE("```json\n{\"commands\": []}\n```\n\n    indented\n", "mixes a JSON block");
+#undef REFUSE
+	/* An unclosed fence refuses only when it would hold a command. */
+	expect_texts("```text\nnginx: [emerg] bind() failed\n", NULL, 0);
+	expect_texts("```bash\n# nothing yet\n", NULL, 0);
+	/* The one ```json fence is found in the tree, in a list item too. */
+	r = parse_ok("1. Plan:\n\n   ```json\n   {\"commands\": [{\"action\": \"a\"}]}\n   ```\n");
+	if (r) {
+		CHECK_INT(r->style, ==, LLM_REPLY_JSON);
+		CHECK_INT(r->n, ==, 1);
+	}
+	llm_reply_free(r);
+	r = parse_ok("> ```json\n> {\"commands\": [{\"action\": \"a\"}]}\n> ```\n");
+	if (r) {
+		CHECK_INT(r->style, ==, LLM_REPLY_TEXT);
+		CHECK_INT(r->n, ==, 0);
+	}
+	llm_reply_free(r);
+}
+
+TEST(test_markdown_caps)
+{
+	char buf[20000];
+	size_t n = 0;
+
+	for (int i = 0; i < 17; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "> ");
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "deep\n");
+	parse_refused(buf, n, -E2BIG, "more than 16 deep");
+	for (n = 0; n + 3 < sizeof buf && n < 3 * 4097; n += 3)
+		memcpy(buf + n, "a\n\n", 3);
+	parse_refused(buf, n, -E2BIG, "more than 4096 Markdown blocks");
+	for (n = 0; n < 6 * 257; n += 6)
+		memcpy(buf + n, "![[]()", 6);
+	parse_refused(buf, n, -E2BIG, "more than 256 image openers");
+	/* At the caps, the reply is read. */
+	for (n = 0; n < 6 * 256; n += 6)
+		memcpy(buf + n, "![[]()", 6);
+	memcpy(buf + n, "\n", 2);
+	expect_texts(buf, NULL, 0);
 }
 
 int main(void)
@@ -287,5 +366,7 @@ int main(void)
 	RUN(test_text_sources);
 	RUN(test_tokenise);
 	RUN(test_review_findings);
+	RUN(test_markdown);
+	RUN(test_markdown_caps);
 	return harness_finish();
 }
