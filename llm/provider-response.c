@@ -49,7 +49,7 @@ _printf_(2, 3) static int set_error(LlmResponse *r, const char *fmt, ...)
 	return 0;
 }
 
-/* Worth another try: a timeout, a rate limit, a server error (not "not implemented"). */
+/* Worth another try: a timeout, a rate limit, a server error (but not 501 or 505). */
 static bool retryable_code(long s)
 {
 	return s == 408 || s == 429 || (s >= 500 && s <= 599 && s != 501 && s != 505);
