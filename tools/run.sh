@@ -18,7 +18,7 @@ say "$bin whitelist test --command 'systemctl restart sshd; reboot' --json"
 "$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart sshd; reboot' --json
 say "$bin analyze --unit nginx.service --message 'bind() to 0.0.0.0:80 failed (98: Address already in use)'"
 "$bin" analyze --unit nginx.service \
-	--message 'bind() to 0.0.0.0:80 failed (98: Address already in use)' --json
+	--message 'bind() to 0.0.0.0:80 failed (98: Address already in use)'
 if [ -x /lib/systemd/systemd-journal-remote ]; then
 	rm -rf "$demo"/journal && mkdir -p "$demo"/journal
 	/lib/systemd/systemd-journal-remote -o "$demo"/journal/x.journal \
