@@ -211,18 +211,18 @@ static bool random_in_path(const char *text, size_t *start, size_t *end)
 	return found;
 }
 
-bool redact_check_entropy(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_entropy(RedactMatch *m)
 {
-	const char *s = text + *start;
-	size_t n = *end - *start;
+	const char *s = m->text + m->start;
+	size_t n = m->end - m->start;
 
-	if (after_digest_label(text, *start, s, n))
+	if (after_digest_label(m->text, m->start, s, n))
 		return false;
 	/* The local part of a Message-ID or an address. */
-	if (*end < len && text[*end] == '@')
+	if (m->end < m->len && m->text[m->end] == '@')
 		return false;
 	if (memchr(s, '/', n))
-		return random_in_path(text, start, end);
+		return random_in_path(m->text, &m->start, &m->end);
 	return random_token(s, n);
 }
 
@@ -230,13 +230,12 @@ bool redact_check_entropy(const char *text, size_t len, size_t *start, size_t *e
  * 40 characters of base64 standing alone: the shape of an AWS secret access
  * key. Mixed case, not a path, and random enough.
  */
-bool redact_check_aws_secret(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_aws_secret(RedactMatch *m)
 {
-	const char *s = text + *start;
-	size_t n = *end - *start, slashes = 0;
+	const char *s = m->text + m->start;
+	size_t n = m->end - m->start, slashes = 0;
 	bool upper = false, lower = false;
 
-	(void)len;
 	for (size_t i = 0; i < n; i++) {
 		upper |= is_upper(s[i]);
 		lower |= is_lower(s[i]);
@@ -267,14 +266,13 @@ static int b64_value(char c)
  * goes, a cut one too), it is printable text with a ':'. "Basic
  * authentication failed" decodes to bytes that are not.
  */
-bool redact_check_basic(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_basic(RedactMatch *m)
 {
 	unsigned acc = 0, bits = 0;
 	bool colon = false;
 
-	(void)len;
-	for (size_t i = *start; i < *end && text[i] != '='; i++) {
-		int v = b64_value(text[i]);
+	for (size_t i = m->start; i < m->end && m->text[i] != '='; i++) {
+		int v = b64_value(m->text[i]);
 
 		if (v < 0)
 			return false;
@@ -294,25 +292,22 @@ bool redact_check_basic(const char *text, size_t len, size_t *start, size_t *end
 }
 
 /* Padded base64 of 8 characters or more: an SMTP AUTH response. */
-bool redact_check_base64(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_base64(RedactMatch *m)
 {
-	size_t n = *end - *start;
+	size_t n = m->end - m->start;
 
-	(void)text;
-	(void)len;
 	return n >= 8 && n % 4 == 0;
 }
 
 /* Upper case, lower case and a digit: a weak prefix needs a random tail. */
-bool redact_check_mixed(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_mixed(RedactMatch *m)
 {
 	bool upper = false, lower = false, digit = false;
 
-	(void)len;
-	for (size_t i = *start; i < *end; i++) {
-		upper |= is_upper(text[i]);
-		lower |= is_lower(text[i]);
-		digit |= is_digit(text[i]);
+	for (size_t i = m->start; i < m->end; i++) {
+		upper |= is_upper(m->text[i]);
+		lower |= is_lower(m->text[i]);
+		digit |= is_digit(m->text[i]);
 	}
 	return upper && lower && digit;
 }
@@ -409,84 +404,108 @@ static size_t past_mac(const char *t, size_t len, size_t p)
 	return p;
 }
 
+/* An END line's "END ": "-----END " (PEM, PGP) or "---- END " (SSH2). */
+static const char *find_end_line(const char *p, const char *stop)
+{
+	for (const char *hit = p; (hit = memmem(hit, (size_t)(stop - hit), "END ", 4)); hit++)
+		if ((hit > p && hit[-1] == '-') ||
+		    (hit > p + 1 && hit[-1] == ' ' && hit[-2] == '-'))
+			return hit;
+	return NULL;
+}
+
+/* PuTTY's last line: "Private-MAC:" (v2, v3) or "Private-Hash:" (v1). */
+static const char *find_mac_line(const char *p, const char *stop)
+{
+	for (const char *hit = p; (hit = memmem(hit, (size_t)(stop - hit), "Private-", 8)); hit++)
+		if (has_prefix(hit, (size_t)(stop - hit), "Private-MAC:") ||
+		    has_prefix(hit, (size_t)(stop - hit), "Private-Hash:"))
+			return hit;
+	return NULL;
+}
+
+/*
+ * The first end line at or after m->end, remembered: a later BEGIN reuses
+ * what an earlier one found (or that there is none), so the text is
+ * searched once per rule, not once per BEGIN.
+ */
+static const char *next_end(RedactMatch *m, const char *(*find)(const char *, const char *))
+{
+	const char *from = m->text + m->end;
+
+	if (!m->memo_set || m->memo_from > m->end || (m->memo_hit && m->memo_hit < from)) {
+		m->memo_hit = find(from, m->text + m->len);
+		m->memo_from = m->end;
+		m->memo_set = true;
+	}
+	return m->memo_hit;
+}
+
 /*
  * From a BEGIN line (or PuTTY's first line) through the first END line
  * after it (or Private-MAC:), across lines or within one. Without an end in
  * the text, the key was cut: the rest of its line and the body-like lines
  * after it go.
  */
-bool redact_check_block_forward(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_block_forward(RedactMatch *m)
 {
-	bool putty = has_prefix(text + *start, len - *start, "PuTTY") ||
-		     has_prefix(text + *start, len - *start, "Private-Lines");
-	const char *rest = text + *end, *hit;
-	size_t n = len - *end, e;
+	const char *t = m->text;
+	bool putty = has_prefix(t + m->start, m->len - m->start, "PuTTY") ||
+		     has_prefix(t + m->start, m->len - m->start, "Private-Lines");
+	const char *hit = next_end(m, putty ? find_mac_line : find_end_line);
+	size_t e;
 
-	if (putty) {
-		const char *mac = memmem(rest, n, "Private-MAC:", 12);
+	if (hit) {
+		size_t at = (size_t)(hit - t);
 
-		hit = memmem(rest, n, "Private-Hash:", 13);
-		if (!hit || (mac && mac < hit))
-			hit = mac;
-		if (hit) {
-			*end = past_mac(text, len, (size_t)(hit - text));
-			return true;
-		}
-	} else {
-		/* "-----END " (PEM, PGP) or "---- END " (SSH2). */
-		for (hit = rest; (hit = memmem(hit, (size_t)(text + len - hit), "END ", 4)); hit++)
-			if ((hit > rest && hit[-1] == '-') ||
-			    (hit > rest + 1 && hit[-1] == ' ' && hit[-2] == '-')) {
-				*end = past_end_line(text, len, (size_t)(hit - text));
-				return true;
-			}
+		m->end = putty ? past_mac(t, m->len, at) : past_end_line(t, m->len, at);
+		return true;
 	}
-	e = line_end(text, len, *end);
-	while (e < len) {
-		size_t next = line_end(text, len, e + 1);
+	e = line_end(t, m->len, m->end);
+	while (e < m->len) {
+		size_t next = line_end(t, m->len, e + 1);
 
-		if (!body_line(text, e + 1, next, false))
+		if (!body_line(t, e + 1, next, false))
 			break;
 		e = next;
 	}
-	*end = e;
+	m->end = e;
 	return true;
 }
 
 /*
  * From an END line whose BEGIN is not in the text (the context window
  * starts inside the key) back over the body: base64 before it on its line,
- * then whole body-like lines above.
+ * then whole body-like lines above, never past what is written out.
  */
-bool redact_check_block_backward(const char *text, size_t len, size_t *start, size_t *end)
+bool redact_check_block_backward(RedactMatch *m)
 {
-	size_t b = *start, line;
+	const char *t = m->text;
+	size_t b = m->start, line;
 	bool strict = false;
 
-	(void)len;
-	(void)end;
-	while (b > 0 && text[b - 1] != '\n' &&
-	       (is_b64(text[b - 1]) || text[b - 1] == ' ' || text[b - 1] == '\t'))
+	while (b > m->floor && t[b - 1] != '\n' &&
+	       (is_b64(t[b - 1]) || t[b - 1] == ' ' || t[b - 1] == '\t'))
 		b--;
 	line = b;
-	while (line > 0 && text[line - 1] != '\n')
+	while (line > m->floor && t[line - 1] != '\n')
 		line--;
 	/* Stopped at the start of its line (or of its context prefix): go up. */
-	if (b <= skip_context_prefix(text, line, *start)) {
-		while (line > 0) {
+	if (b <= skip_context_prefix(t, line, m->start)) {
+		while (line > m->floor) {
 			size_t prev = line - 1;
 
-			while (prev > 0 && text[prev - 1] != '\n')
+			while (prev > m->floor && t[prev - 1] != '\n')
 				prev--;
-			if (!body_line(text, prev, line - 1, strict))
+			if (!body_line(t, prev, line - 1, strict))
 				break;
-			strict = true;
 			line = prev;
+			strict = true;
 		}
-		b = skip_context_prefix(text, line, *start);
+		b = skip_context_prefix(t, line, m->start);
 	}
-	while (b < *start && (text[b] == ' ' || text[b] == '\t'))
+	while (b < m->start && (t[b] == ' ' || t[b] == '\t'))
 		b++;
-	*start = b;
+	m->start = b;
 	return true;
 }

@@ -11,13 +11,30 @@
 #include <stddef.h>
 
 /*
- * A rule's check sees the whole text and the span its pattern matched
- * (*start, *end: the secret, what follows \K). It returns false to leave the
- * span alone (a low-entropy word, a Basic value that is not user:password),
- * or true, possibly after widening the span (a key block runs on past its
- * BEGIN line). It may only widen within [0, len).
+ * What a rule's check sees: the whole text and the span its pattern
+ * matched (start, end: the secret, what follows \K).
  */
-typedef bool (*RedactCheck)(const char *text, size_t len, size_t *start, size_t *end);
+typedef struct RedactMatch {
+	const char *text;
+	size_t len;
+	size_t floor;	   /* text before this is already written out: never widen past it */
+	size_t start, end; /* the span; a check may widen it within [floor, len) */
+	/*
+	 * Kept from one match to the next of one rule over one text, zeroed
+	 * before the first: where a search for an end line found one (or
+	 * none), so that many BEGIN lines do not each search the whole text.
+	 */
+	size_t memo_from;
+	const char *memo_hit;
+	bool memo_set;
+} RedactMatch;
+
+/*
+ * A check returns false to leave the span alone (a low-entropy word, a
+ * Basic value that is not user:password), or true, possibly after widening
+ * it (a key block runs on past its BEGIN line).
+ */
+typedef bool (*RedactCheck)(RedactMatch *m);
 
 typedef struct RedactRule {
 	const char *name;
@@ -39,17 +56,38 @@ typedef struct RedactRule {
 	const char *context;
 } RedactRule;
 
+#define REDACT_KW_MAX	  1024 /* distinct keywords of the table at most */
+#define REDACT_KW_BUCKETS 1024 /* a power of two */
+
+/* The distinct keywords of the table, indexed by their first two bytes. */
+typedef struct RedactKeywords {
+	char **words;
+	size_t *lens;
+	size_t n;
+	short single[256];			     /* one-byte words by their byte, or -1 */
+	unsigned short start[REDACT_KW_BUCKETS + 1]; /* per bucket, its first in order[] */
+	unsigned short *order;			     /* word indices, bucket by bucket */
+} RedactKeywords;
+
+/* Adds a word (or finds it): its index in *ret. 0, -ENOMEM or -E2BIG. */
+int redact_kw_add(RedactKeywords *k, const char *w, size_t n, unsigned *ret);
+/* Builds the index once every word is added. 0 or -ENOMEM. */
+int redact_kw_build(RedactKeywords *k);
+/* found[i] = whether word i occurs in lower[0..len) (lower-cased text). */
+void redact_kw_scan(const RedactKeywords *k, const char *lower, size_t len, unsigned char *found);
+void redact_kw_free(RedactKeywords *k);
+
 extern const RedactRule redact_rules[];
 extern const size_t redact_n_rules;
 
 /* The checks of redact-check.c, named by the rows that use them. */
-bool redact_check_entropy(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_aws_secret(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_basic(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_base64(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_mixed(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_block_forward(const char *text, size_t len, size_t *start, size_t *end);
-bool redact_check_block_backward(const char *text, size_t len, size_t *start, size_t *end);
+bool redact_check_entropy(RedactMatch *m);
+bool redact_check_aws_secret(RedactMatch *m);
+bool redact_check_basic(RedactMatch *m);
+bool redact_check_base64(RedactMatch *m);
+bool redact_check_mixed(RedactMatch *m);
+bool redact_check_block_forward(RedactMatch *m);
+bool redact_check_block_backward(RedactMatch *m);
 
 /*
  * llm_redact() with the keyword prefilter on or off: off, every pattern

@@ -7,6 +7,10 @@
  * and their cases are in tests/data/redaction/; its README says what each
  * row catches and leaves.
  *
+ * A row fires only when one of its words occurs in the text: each is part of
+ * every match of its pattern, or of every phrase of its context (tests and
+ * the fuzzer check that the prefilter never changes a result).
+ *
  * The patterns are written for text an attacker controls: no unbounded
  * quantifier may rescan the text from every start position (bounded runs,
  * delimiters that stop a run), so that a line of 16 KiB costs linear time.
@@ -47,7 +51,7 @@
 	"access|master|signing|encryption|session|client|app|preshared|storage|subscription|"   \
 	"license|consumer|webhook|hmac|jwt)[_.-]?key|secret[_.-]?key[_.-]?base|密码|口令|"  \
 	"パスワード|contraseña|senha|"                                                    \
-	"mot[_ ]de[_ ]passe|пароль)"
+	"mot[_ ]de[_ ]passe|пароль|Пароль|ПАРОЛЬ)"
 /*
  * Not a program's name: the identifier of a context line ("<5> passwd:
  * ..."), nor passwd and its kin opening a line ("chpasswd: (user bob)
@@ -56,9 +60,9 @@
 #define NOT_A_PROGRAM \
 	"(?<!<[0-7?]> )(?!(?<![^\\n])(?:[a-z]{0,8}passwd|1password)(?:\\[[0-9]+\\])?:[ \\t])"
 #define NAME B NOT_A_PROGRAM "[A-Za-z0-9_.-]{0,64}?" SECRET_NAME
-#define NAME_WORDS                                                                                     \
-	"pass|pwd|pw|psk|secret|token|credential|key|密码|口令|パスワード|contraseña|senha|" \
-	"passe|пароль"
+#define NAME_WORDS                                                                                  \
+	"pass|pwd|pw|psk|secret|token|credential|key|密码|口令|パスワード|contrase|senha|" \
+	"пароль|Пароль|ПАРОЛЬ"
 /* = : := => or a full-width colon or equals sign; "=>" is never "=" then ">". */
 #define SEPARATOR "(?::=|=>|:(?!=)|=(?![>=])|：|＝)"
 /* After the name: a closing quote (maybe JSON-escaped), then the separator. */
@@ -96,9 +100,15 @@ const RedactRule redact_rules[] = {
 	 redact_check_block_backward, NULL},
 
 	/* --- URL userinfo: everything before the authority's last '@'. */
-	/* A password holding / ? or # (a parser would stop there; the host tells). */
+	/*
+	 * A password holding / ? or # (a parser would stop there; the host
+	 * tells). It never spans another "://" (a URL in a URL has its own
+	 * match) nor a marker: else each pass would peel one more scheme off
+	 * "a://b://c://u:p@host" and redacting twice would change the text.
+	 */
 	{"url-userinfo-wide", "://",
-	 SCHEME "\\K[^\\s/?#@:\"'<>]{1,256}:(?:(?!://)[^\\s\"'<>]){0,256}?(?=@(?:\\[[0-9A-Fa-f:.]+"
+	 SCHEME "\\K[^\\s/?#@:\"'<>]{1,256}:(?:(?!://"
+		"|\\[REDACTED\\])[^\\s\"'<>]){0,256}?(?=@(?:\\[[0-9A-Fa-f:.]+"
 		"\\]|[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)+|[A-Za-z0-9_-]+:[0-9]+)(?::[0-9]+)?(?:[/?#"
 		"\\s\"'<>]|\\z))",
 	 NULL, NULL},
@@ -130,8 +140,9 @@ const RedactRule redact_rules[] = {
 	 "basic[ \\t]+(?:auth(?:entication)?[ \\t]+|credentials?[ \\t]+)?\\K[A-Za-z0-9+/]{4,}+={0,"
 	 "2}",
 	 redact_check_basic, NULL},
+	/* Digest: the response (a hash of the password), after "Digest" on its line. */
 	{"digest-response", "digest", "(?i)" B "response[ \\t]*=[ \\t]*\"?\\K[0-9a-f]{16,128}",
-	 NULL, NULL},
+	 NULL, "digest"},
 	{"ntlm", "tlrmtvntua", "TlRMTVNTUA[A-Za-z0-9+/]*+={0,2}", NULL, NULL},
 	{"negotiate", "negotiate", "(?i)" B "negotiate[ \\t]+\\K[A-Za-z0-9+/]{16,}+={0,2}", NULL,
 	 NULL},
@@ -253,8 +264,9 @@ const RedactRule redact_rules[] = {
 	 "ldapsearch|ldapadd|ldapmodify|ldapdelete|ldapmodrdn|ldappasswd|ldapcompare|ldapwhoami|"
 	 "ldapexop|ldapurl"},
 	{"cli-ldappasswd", "ldappasswd", FLAG "-[as][ \\t]*+" ARG, NULL, "ldappasswd"},
-	{"cli-registry-login", "docker|podman|nerdctl|buildah|skopeo|helm|oras|crane",
-	 FLAG "(?:-p|--password)(?:=|[ \\t]++)" ARG, NULL, "login"},
+	{"cli-registry-login", "login", FLAG "(?:-p|--password)(?:=|[ \\t]++)" ARG, NULL,
+	 "docker login|podman login|nerdctl login|buildah login|skopeo login|registry login|oras "
+	 "login|crane auth login"},
 	{"cli-curl-user", "curl",
 	 FLAG "(?:-u|--user|-U|--proxy-user)(?:=|[ \\t]*+)[\"']?[^\\s:\"']*+:\\K[^\\s\"']+", NULL,
 	 "curl"},

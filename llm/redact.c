@@ -16,14 +16,13 @@
  *    knows, and redacting the result again must change nothing.
  *
  * The keyword prefilter is only a shortcut: a rule whose words do not occur
- * in the text could not match anyway (each row's words are the literal
- * parts every match of its pattern contains).
+ * in the text could not fire anyway (each row's words are part of every
+ * match of its pattern or of its context).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/util.h"
 #include "llm/redact-internal.h"
@@ -43,32 +42,10 @@ typedef struct Compiled {
 } Compiled;
 
 static Compiled *compiled;
-static char **keywords; /* distinct keywords of all rules */
-static size_t n_keywords;
+static RedactKeywords keywords;
 static pcre2_match_context *mctx;
 static pcre2_jit_stack *jit_stack;
 static bool ready;
-
-/* The index of word w in keywords[], added when new. */
-static int keyword_index(const char *w, size_t n, unsigned *ret)
-{
-	char **k;
-
-	for (size_t i = 0; i < n_keywords; i++)
-		if (strlen(keywords[i]) == n && memcmp(keywords[i], w, n) == 0) {
-			*ret = (unsigned)i;
-			return 0;
-		}
-	k = realloc(keywords, (n_keywords + 1) * sizeof *keywords);
-	if (!k)
-		return -ENOMEM;
-	keywords = k;
-	keywords[n_keywords] = util_strndup(w, n);
-	if (!keywords[n_keywords])
-		return -ENOMEM;
-	*ret = (unsigned)n_keywords++;
-	return 0;
-}
 
 static int split_keywords(const char *list, Compiled *c)
 {
@@ -78,7 +55,7 @@ static int split_keywords(const char *list, Compiled *c)
 
 		if (n == 0 || c->n_kw == MAX_RULE_KEYWORDS)
 			return -EINVAL; /* a table error: caught by the first test */
-		r = keyword_index(p, n, &c->kw[c->n_kw++]);
+		r = redact_kw_add(&keywords, p, n, &c->kw[c->n_kw++]);
 		if (r < 0)
 			return r;
 		p += n + (p[n] == '|');
@@ -93,11 +70,7 @@ static void compiled_free(void)
 		pcre2_code_free(compiled[i].code);
 	free(compiled);
 	compiled = NULL;
-	for (size_t i = 0; i < n_keywords; i++)
-		free(keywords[i]);
-	free(keywords);
-	keywords = NULL;
-	n_keywords = 0;
+	redact_kw_free(&keywords);
 	pcre2_match_context_free(mctx);
 	mctx = NULL;
 	pcre2_jit_stack_free(jit_stack);
@@ -109,9 +82,14 @@ static int compile_rule(size_t i)
 	int errcode;
 	PCRE2_SIZE off;
 
-	/* MATCH_INVALID_UTF: log text need not be valid UTF-8. */
+	/*
+	 * Bytes, not UTF: (?i) then folds ASCII letters only, exactly as the
+	 * prefilter does (in UTF mode "paſsword" would match "password", and
+	 * the prefilter, looking for "pass", would skip the row). Log text need
+	 * not be valid UTF-8 either; spans are widened to whole characters.
+	 */
 	compiled[i].code = pcre2_compile((PCRE2_SPTR)redact_rules[i].pattern, PCRE2_ZERO_TERMINATED,
-					 PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &off, NULL);
+					 0, &errcode, &off, NULL);
 	if (!compiled[i].code)
 		return errcode == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
 	/* JIT where the host allows it (not under MemoryDenyWriteExecute=): 5 to 10 times faster.
@@ -141,6 +119,9 @@ static int compile_all(void)
 		if (r < 0)
 			goto fail;
 	}
+	r = redact_kw_build(&keywords);
+	if (r < 0)
+		goto fail;
 	ready = true;
 	return 0;
 fail:
@@ -195,16 +176,42 @@ static int add_marker(Buf *b, const char *s, size_t n, bool *changed)
 	return 0;
 }
 
+static bool continuation(const char *text, size_t len, size_t pos)
+{
+	return pos < len && ((unsigned char)text[pos] & 0xc0) == 0x80;
+}
+
 /* The next character boundary after pos: a search never starts mid-character. */
 static size_t advance(const char *text, size_t len, size_t pos)
 {
 	pos++;
-	while (pos < len && ((unsigned char)text[pos] & 0xc0) == 0x80)
+	while (continuation(text, len, pos))
 		pos++;
 	return pos;
 }
 
-#define CONTEXT_REACH 512 /* bytes before a secret where its program's name is looked for */
+/* A span of whole UTF-8 characters: a marker never leaves half of one. */
+static void whole_characters(const char *text, size_t len, size_t *s, size_t *e)
+{
+	while (*s > 0 && continuation(text, len, *s))
+		(*s)--;
+	while (continuation(text, len, *e))
+		(*e)++;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* Whether s[0..n) is w (lower case), ASCII case aside. */
+static bool same_lower(const char *s, const char *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower(s[i]) != w[i])
+			return false;
+	return true;
+}
 
 static bool word_char(char c)
 {
@@ -213,28 +220,70 @@ static bool word_char(char c)
 }
 
 /*
- * Whether a word of list ('|'-separated) stands whole, case aside, on the
- * line before pos (CONTEXT_REACH bytes at most). A path before it counts
- * ("/usr/bin/mysql"), a longer word does not ("mysqld", "login-service").
+ * Where the context search of one rule over one text stands: the matches
+ * come left to right, so each position of a line is looked at a bounded
+ * number of times, however many flags the line holds.
  */
-static bool in_context(const char *text, size_t pos, const char *list)
-{
-	size_t from = pos > CONTEXT_REACH ? pos - CONTEXT_REACH : 0;
-	const char *nl = memrchr(text + from, '\n', pos - from);
+typedef struct Context {
+	size_t line;  /* start of the line searched */
+	size_t next;  /* first start position not decided yet */
+	bool found;   /* a word was found on this line */
+	size_t width; /* the longest word of the list */
+} Context;
 
-	if (nl)
-		from = (size_t)(nl - text) + 1;
+/* Whether a word of list stands whole at text[i] and ends by pos. */
+static bool word_at(const char *text, size_t i, size_t pos, size_t line, const char *list)
+{
 	for (const char *w = list; *w;) {
 		size_t n = strcspn(w, "|");
 
-		for (size_t i = from; i + n <= pos; i++)
-			if (strncasecmp(text + i, w, n) == 0 &&
-			    (i == from || !word_char(text[i - 1])) &&
-			    (i + n == pos || !word_char(text[i + n])))
-				return true;
+		if (i + n <= pos && lower(text[i]) == w[0] &&
+		    (i == line || !word_char(text[i - 1])) &&
+		    (i + n == pos || !word_char(text[i + n])) && same_lower(text + i, w, n))
+			return true;
 		w += n + (w[n] == '|');
 	}
 	return false;
+}
+
+/*
+ * Whether a word or phrase of list ('|'-separated) stands whole, case
+ * aside, on the line before pos. A path before it counts
+ * ("/usr/bin/mysql"), a longer word does not ("mysqld", "login-service").
+ */
+static bool in_context(const char *text, size_t pos, const char *list, Context *c)
+{
+	const char *nl;
+
+	if (pos < c->next)
+		*c = (Context){.width = c->width}; /* never, as matches go right: start over */
+	nl = memrchr(text + c->next, '\n', pos - c->next);
+	if (nl) {
+		c->line = c->next = (size_t)(nl - text) + 1;
+		c->found = false;
+	}
+	for (size_t i = c->next; !c->found && i < pos; i++)
+		c->found = word_at(text, i, pos, c->line, list);
+	if (c->found)
+		c->next = pos; /* the rest of the line is decided */
+	else if (pos > c->next + c->width)
+		c->next = pos - c->width; /* a word starting later may still end past pos */
+	return c->found;
+}
+
+/* The longest word of a context list. */
+static size_t context_width(const char *list)
+{
+	size_t width = 0;
+
+	for (const char *w = list; w && *w;) {
+		size_t n = strcspn(w, "|");
+
+		if (n > width)
+			width = n;
+		w += n + (w[n] == '|');
+	}
+	return width;
 }
 
 /*
@@ -267,6 +316,8 @@ static int apply(size_t i, const char *text, size_t len, pcre2_match_data *md, B
 		 unsigned *count, bool *changed)
 {
 	const RedactRule *rule = &redact_rules[i];
+	Context ctx = {.width = context_width(rule->context)};
+	RedactMatch m = {.text = text, .len = len};
 	size_t pos = 0, last = 0;
 
 	out->n = 0;
@@ -283,10 +334,17 @@ static int apply(size_t i, const char *text, size_t len, pcre2_match_data *md, B
 		s = ov[0];
 		e = ov[1];
 		next = e > pos ? e : advance(text, len, pos);
-		if (s < e && (!rule->context || in_context(text, s, rule->context)) &&
-		    (!rule->check || rule->check(text, len, &s, &e))) {
+		m.floor = last;
+		m.start = s;
+		m.end = e;
+		if (s < e && (!rule->context || in_context(text, s, rule->context, &ctx)) &&
+		    (!rule->check || rule->check(&m))) {
 			bool did = false;
 
+			s = m.start;
+			e = m.end;
+
+			whole_characters(text, len, &s, &e);
 			cover_markers(text, len, &s, &e);
 			if (s < last)
 				s = last; /* already copied out: never reach back past it */
@@ -306,76 +364,73 @@ static int apply(size_t i, const char *text, size_t len, pcre2_match_data *md, B
 	return buf_add(out, text + last, len - last);
 }
 
-/* Whether one of rule i's keywords occurs in lower[] (cached in kw_state). */
-static bool wanted(size_t i, const char *lower, size_t len, signed char *kw_state)
+/* Whether one of rule i's keywords is found (found NULL: no prefilter). */
+static bool wanted(size_t i, const unsigned char *found)
 {
 	const Compiled *c = &compiled[i];
 
-	if (c->n_kw == 0 || !kw_state)
+	if (c->n_kw == 0 || !found)
 		return true;
-	for (unsigned k = 0; k < c->n_kw; k++) {
-		unsigned w = c->kw[k];
-
-		if (kw_state[w] < 0)
-			kw_state[w] = memmem(lower, len, keywords[w], strlen(keywords[w])) != NULL;
-		if (kw_state[w])
+	for (unsigned k = 0; k < c->n_kw; k++)
+		if (found[c->kw[k]])
 			return true;
-	}
 	return false;
 }
 
-static void lower_copy(char *dst, const char *src, size_t len)
+/* The prefilter's view of the current text: which words it holds. */
+typedef struct Filter {
+	char *lower; /* the text, ASCII lower-cased */
+	size_t cap;
+	unsigned char *found; /* per keyword; NULL: the prefilter is off */
+} Filter;
+
+static int filter_update(Filter *f, const Buf *text)
 {
-	for (size_t k = 0; k < len; k++)
-		dst[k] = src[k] >= 'A' && src[k] <= 'Z' ? (char)(src[k] + 32) : src[k];
+	if (!f->found)
+		return 0;
+	if (text->n + 1 > f->cap) {
+		char *l = realloc(f->lower, text->n + 1);
+
+		if (!l)
+			return -ENOMEM;
+		f->lower = l;
+		f->cap = text->n + 1;
+	}
+	for (size_t k = 0; k < text->n; k++)
+		f->lower[k] = lower(text->p[k]);
+	redact_kw_scan(&keywords, f->lower, text->n, f->found);
+	return 0;
 }
 
-/* One pass of the table over *text, replaced in place. kw_state NULL: no prefilter. */
-static int run_pass(Buf *text, Buf *spare, char **lower, size_t *lower_cap, signed char *kw_state,
-		    pcre2_match_data *md, unsigned *count, bool *changed)
+/* One pass of the table over *text, replaced in place. */
+static int run_pass(Buf *text, Buf *spare, Filter *f, pcre2_match_data *md, unsigned *count,
+		    bool *changed)
 {
-	bool stale = kw_state != NULL;
+	int r = filter_update(f, text);
 
-	for (size_t i = 0; i < redact_n_rules; i++) {
+	for (size_t i = 0; r >= 0 && i < redact_n_rules; i++) {
 		bool did = false;
 		Buf t;
-		int r;
 
-		if (stale) {
-			if (text->n + 1 > *lower_cap) {
-				char *l = realloc(*lower, text->n + 1);
-
-				if (!l)
-					return -ENOMEM;
-				*lower = l;
-				*lower_cap = text->n + 1;
-			}
-			lower_copy(*lower, text->p, text->n);
-			memset(kw_state, -1, n_keywords);
-			stale = false;
-		}
-		if (!wanted(i, *lower, text->n, kw_state))
+		if (!wanted(i, f->found))
 			continue;
 		r = apply(i, text->p, text->n, md, spare, count, &did);
-		if (r < 0)
-			return r;
-		if (!did)
+		if (r < 0 || !did)
 			continue;
 		t = *text;
 		*text = *spare;
 		*spare = t;
 		*changed = true;
-		stale = kw_state != NULL;
+		r = filter_update(f, text);
 	}
-	return 0;
+	return r;
 }
 
 int redact_text(const char *text, bool prefilter, char **ret, unsigned *ret_count)
 {
-	size_t len = strlen(text), lower_cap = 0;
-	_cleanup_free_ signed char *kw_state = NULL;
-	_cleanup_free_ char *lower = NULL;
+	size_t len = strlen(text);
 	Buf cur = {0}, spare = {0};
+	Filter f = {0};
 	pcre2_match_data *md = NULL;
 	unsigned count = 0;
 	int r = compile_all();
@@ -384,19 +439,16 @@ int redact_text(const char *text, bool prefilter, char **ret, unsigned *ret_coun
 		return r;
 	if (len > LLM_REDACT_MAX)
 		return -E2BIG;
-	kw_state = malloc(n_keywords ? n_keywords : 1);
-	md = pcre2_match_data_create(1, NULL);
 	r = -ENOMEM;
-	if (!kw_state || !md || buf_add(&cur, text, len) < 0)
+	md = pcre2_match_data_create(1, NULL);
+	if (!md || buf_add(&cur, text, len) < 0)
 		goto out;
-	if (!prefilter) {
-		free(kw_state);
-		kw_state = NULL;
-	}
+	if (prefilter && !(f.found = malloc(keywords.n ? keywords.n : 1)))
+		goto out;
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		bool changed = false;
 
-		r = run_pass(&cur, &spare, &lower, &lower_cap, kw_state, md, &count, &changed);
+		r = run_pass(&cur, &spare, &f, md, &count, &changed);
 		if (r < 0 || !changed)
 			break;
 	}
@@ -410,6 +462,8 @@ out:
 	pcre2_match_data_free(md);
 	free(cur.p);
 	free(spare.p);
+	free(f.lower);
+	free(f.found);
 	return r;
 }
 
