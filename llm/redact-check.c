@@ -118,8 +118,14 @@ static bool after_digest_label(const char *text, size_t start, const char *tok, 
 	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
 		size_t k = strlen(labels[i]);
 
+		/*
+		 * The label stands alone: "xyzSHA256:" is the tail of a token, and
+		 * exempting what follows it would let each pass redact one more
+		 * of a chain (the previous token's tail becomes a marker).
+		 */
 		if (start > k && (text[start - 1] == ':' || text[start - 1] == '=') &&
-		    strncasecmp(text + start - 1 - k, labels[i], k) == 0)
+		    strncasecmp(text + start - 1 - k, labels[i], k) == 0 &&
+		    (start == k + 1 || !is_b64(text[start - 2 - k])))
 			return true;
 		if (n > k + 1 && strncasecmp(tok, labels[i], k) == 0 && tok[k] == '-')
 			return true;
