@@ -15,8 +15,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JR_MESSAGE_MAX 2048 /* bytes of MESSAGE kept; longer ones are cut and flagged */
-#define JR_FIELD_MAX   256  /* bytes of any other field kept */
+/*
+ * Bytes of MESSAGE kept; longer ones are cut and flagged. Well above what a
+ * prompt shows (2 KiB): secrets are redacted before that cut, and one cut
+ * here could split a token into a piece no pattern knows.
+ */
+#define JR_MESSAGE_MAX (16 * 1024)
+#define JR_FIELD_MAX   256 /* bytes of any other field kept */
 #define JR_MAX_FILES   64
 #define JR_CONTEXT_MAX 200 /* context lines at most */
 

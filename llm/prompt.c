@@ -48,64 +48,117 @@ static int append_catalog(cJSON *arr, const LlmCatalogEntry *cat, size_t n)
 }
 
 /*
- * Redacts s when asked, then cuts it at max bytes (at a UTF-8 boundary):
- * in that order, so that a secret is never cut into a piece no pattern knows.
- * A PEM block spread over several lines is followed through *in_pem: every
- * line from BEGIN to END goes, not only the first.
+ * The evidence is redacted as one text: context lines oldest first, then
+ * the message, joined by newlines. So a secret split over two entries
+ * ("password:" then the value, a URL cut after "user:"), or a key whose
+ * lines are entries of their own and whose BEGIN line lies before the
+ * window, is seen whole. Redaction keeps every newline, so the text splits
+ * back into the same pieces; a piece with newlines of its own (a message
+ * over several lines) takes as many more. Only then is anything cut: a
+ * secret cut first would be a piece no pattern knows.
  */
-static int clean(const char *s, size_t max, bool redact, bool *in_pem, unsigned *count, char **ret)
+static int redact_pieces(char **pieces, size_t n, unsigned *count)
 {
-	const char *begin = strstr(s, "-----BEGIN "), *end;
-	char *out = NULL;
+	_cleanup_free_ size_t *nl = calloc(n, sizeof *nl);
+	_cleanup_free_ char *joined = NULL, *out = NULL;
+	size_t len = 0, o = 0;
 	unsigned c = 0;
-	size_t n;
 	int r;
 
-	if (redact && *in_pem) {
-		*in_pem = !strstr(s, "PRIVATE KEY-----") || !strstr(s, "-----END ");
-		*count += 1;
-		out = strdup(LLM_REDACTED);
-		if (!out)
+	if (!nl)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		for (const char *q = pieces[i]; (q = strchr(q, '\n')); q++)
+			nl[i]++;
+		len += strlen(pieces[i]) + 1;
+	}
+	joined = malloc(len);
+	if (!joined)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(pieces[i]);
+
+		memcpy(joined + o, pieces[i], k);
+		o += k;
+		joined[o++] = i + 1 < n ? '\n' : '\0';
+	}
+	r = llm_redact(joined, &out, &c);
+	if (r < 0)
+		return r;
+	for (size_t i = 0, at = 0; i < n; i++) {
+		size_t end = at;
+		char *piece;
+
+		for (size_t k = 0; k <= nl[i]; k++) {
+			end += strcspn(out + end, "\n");
+			if (k < nl[i] && out[end] == '\n')
+				end++;
+		}
+		if (out[end] != (i + 1 < n ? '\n' : '\0'))
+			return -EINVAL; /* a newline lost or gained: the pieces no longer line up */
+		piece = util_strndup(out + at, end - at);
+		if (!piece)
 			return -ENOMEM;
-		*ret = out;
-		return 0;
+		free(pieces[i]);
+		pieces[i] = piece;
+		at = end + 1;
 	}
-	if (redact && begin && strstr(begin, "PRIVATE KEY-----")) {
-		end = strstr(begin, "-----END ");
-		*in_pem = !end;
-	}
-	if (redact) {
-		r = llm_redact(s, &out, &c);
-		if (r < 0)
-			return r;
-		*count += c;
-	} else {
-		out = strdup(s);
-		if (!out)
-			return -ENOMEM;
-	}
-	n = strlen(out);
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
-			n--;
-		out[n] = '\0';
-	}
-	*ret = out;
+	*count += c;
 	return 0;
 }
 
-static char *render_evidence(const LlmEvidence *ev, char *const *msgs, size_t n_ctx,
-			     const char *message)
+/*
+ * Cuts s at max bytes, at a UTF-8 boundary and never inside a marker: half
+ * of "[REDACTED]" would read as log text.
+ */
+static void cut(char *s, size_t max)
+{
+	size_t n = strlen(s), from;
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	from = n >= sizeof LLM_REDACTED - 1 ? n - (sizeof LLM_REDACTED - 2) : 0;
+	for (size_t p = from; p < n; p++)
+		if (strncmp(s + p, LLM_REDACTED, sizeof LLM_REDACTED - 1) == 0) {
+			n = p;
+			break;
+		}
+	s[n] = '\0';
+}
+
+/* A redacted copy of a field (unit, identifier), or NULL for NULL. */
+static int redact_field(const char *s, bool redact, unsigned *count, char **ret)
+{
+	unsigned c = 0;
+	int r;
+
+	*ret = NULL;
+	if (!s)
+		return 0;
+	if (!redact) {
+		*ret = strdup(s);
+		return *ret ? 0 : -ENOMEM;
+	}
+	r = llm_redact(s, ret, &c);
+	if (r >= 0)
+		*count += c;
+	return r;
+}
+
+static char *render_evidence(const LlmEvidence *ev, const char *unit, const char *identifier,
+			     char *const *msgs, size_t n_ctx, const char *message)
 {
 	cJSON *o = cJSON_CreateObject(), *ctx;
 	char *s = NULL;
 
 	if (!o)
 		return NULL;
-	if ((ev->unit ? !cJSON_AddStringToObject(o, "unit", ev->unit)
-		      : !cJSON_AddNullToObject(o, "unit")) ||
-	    !cJSON_AddStringToObject(o, "identifier", ev->identifier ? ev->identifier : "") ||
+	if ((unit ? !cJSON_AddStringToObject(o, "unit", unit)
+		  : !cJSON_AddNullToObject(o, "unit")) ||
+	    !cJSON_AddStringToObject(o, "identifier", identifier ? identifier : "") ||
 	    !cJSON_AddNumberToObject(o, "priority", ev->priority) ||
 	    !cJSON_AddStringToObject(o, "message", message) ||
 	    !cJSON_AddNumberToObject(o, "count", (double)(ev->count ? ev->count : 1)) ||
@@ -120,6 +173,67 @@ out:
 	return s;
 }
 
+/* Bytes of context lines redacted at most: the newest lines are kept. */
+#define CONTEXT_REDACT_MAX (LLM_REDACT_MAX / 4)
+
+typedef struct Evidence {
+	char **lines;	/* context lines kept, oldest first, then the message */
+	size_t n;	/* lines in all, the message last */
+	size_t skipped; /* oldest context lines left out before redaction */
+	char *unit, *identifier;
+} Evidence;
+
+static void evidence_done(Evidence *e)
+{
+	for (size_t i = 0; e->lines && i < e->n; i++)
+		free(e->lines[i]);
+	free(e->lines);
+	free(e->unit);
+	free(e->identifier);
+	*e = (Evidence){0};
+}
+
+/*
+ * The evidence as it may leave the host: every field redacted when asked
+ * (the unit and the identifier too: a transient unit's name is anyone's
+ * text), then each line cut to its cap. Context lines beyond
+ * CONTEXT_REDACT_MAX bytes, the oldest, are left out: a 16 KiB line
+ * shows 512 bytes, so reading further costs more than it could add.
+ */
+static int evidence_prepare(const LlmEvidence *ev, bool redact, unsigned *count, Evidence *ret)
+{
+	Evidence e = {0};
+	size_t first = ev->n_context, bytes = 0;
+	int r = -ENOMEM;
+
+	while (first > 0 && bytes + strlen(ev->context[first - 1]) + 1 <= CONTEXT_REDACT_MAX)
+		bytes += strlen(ev->context[--first]) + 1;
+	e.skipped = first;
+	e.lines = calloc(ev->n_context - first + 1, sizeof(char *));
+	if (!e.lines)
+		goto out;
+	/* Oldest first, then the error itself: the order the lines were written in. */
+	for (size_t i = first; i < ev->n_context; i++, e.n++)
+		if (!(e.lines[e.n] = strdup(ev->context[i])))
+			goto out;
+	if (!(e.lines[e.n++] = strdup(ev->message ? ev->message : "")))
+		goto out;
+	r = redact ? redact_pieces(e.lines, e.n, count) : 0;
+	if (r >= 0)
+		r = redact_field(ev->unit, redact, count, &e.unit);
+	if (r >= 0)
+		r = redact_field(ev->identifier, redact, count, &e.identifier);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < e.n; i++)
+		cut(e.lines[i], i + 1 < e.n ? LLM_PROMPT_LINE_MAX : LLM_PROMPT_MESSAGE_MAX);
+	*ret = e;
+	return 0;
+out:
+	evidence_done(&e);
+	return r;
+}
+
 void llm_prompt_done(LlmPrompt *p)
 {
 	free(p->system);
@@ -132,10 +246,10 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 {
 	LlmPrompt p = {0};
 	cJSON *cat = cJSON_CreateArray();
-	char *cat_text = NULL, *message = NULL, **ctx = NULL, *evidence = NULL;
-	size_t n_ctx = 0, sys_len;
+	char *cat_text = NULL, *evidence = NULL;
+	Evidence e = {0};
+	size_t sys_len;
 	unsigned char nonce_raw[6];
-	bool in_pem = false;
 	char nonce[13];
 	int r = -ENOMEM;
 
@@ -157,21 +271,7 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 	if (append_catalog(cat, catalog, n_catalog) < 0 ||
 	    !(cat_text = cJSON_PrintUnformatted(cat)))
 		goto out;
-	ctx = calloc(ev->n_context + 1, sizeof(char *));
-	if (!ctx) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* Oldest first, then the error itself: the order the lines were written in. */
-	for (size_t i = 0; i < ev->n_context; i++) {
-		r = clean(ev->context[i], LLM_PROMPT_LINE_MAX, redact, &in_pem, &p.redactions,
-			  &ctx[i]);
-		if (r < 0)
-			goto out;
-		n_ctx++;
-	}
-	r = clean(ev->message ? ev->message : "", LLM_PROMPT_MESSAGE_MAX, redact, &in_pem,
-		  &p.redactions, &message);
+	r = evidence_prepare(ev, redact, &p.redactions, &e);
 	if (r < 0)
 		goto out;
 	/* Drop the oldest context lines until the whole prompt fits the budget. */
@@ -179,17 +279,18 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 		size_t need;
 
 		free(evidence);
-		evidence = render_evidence(ev, ctx + skip, n_ctx - skip, message);
+		evidence = render_evidence(ev, e.unit, e.identifier, e.lines + skip, e.n - 1 - skip,
+					   e.lines[e.n - 1]);
 		if (!evidence) {
 			r = -ENOMEM;
 			goto out;
 		}
 		need = strlen(p.system) + strlen(cat_text) + strlen(evidence) + 512;
 		if (need <= LLM_PROMPT_BUDGET) {
-			p.context_dropped = skip;
+			p.context_dropped = e.skipped + skip;
 			break;
 		}
-		if (skip == n_ctx) {
+		if (skip == e.n - 1) {
 			r = -E2BIG;
 			goto out;
 		}
@@ -214,11 +315,8 @@ int llm_prompt_build(const LlmCatalogEntry *catalog, size_t n_catalog, size_t ma
 out:
 	cJSON_Delete(cat);
 	free(cat_text);
-	free(message);
 	free(evidence);
-	for (size_t i = 0; ctx && i < n_ctx; i++)
-		free(ctx[i]);
-	free(ctx);
+	evidence_done(&e);
 	llm_prompt_done(&p);
 	return r;
 }

@@ -16,6 +16,8 @@
 #include "healer/follow.h"
 #include "healer/incident.h"
 #include "journal/journal.h"
+#include "llm/prompt.h"
+#include "llm/redact.h"
 
 static char tmpdir[64];
 
@@ -388,6 +390,94 @@ TEST(test_flood)
 	jr_free(r);
 }
 
+static void export_entry(FILE *f, int i, const char *prio, const char *message)
+{
+	fprintf(f,
+		"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID="
+		"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\n_SYSTEMD_UNIT=app.service\n_PID=31\n_UID=33\n"
+		"SYSLOG_IDENTIFIER=app\nPRIORITY=%s\nMESSAGE=%s\n\n",
+		1790000000000000ULL + (unsigned long long)i * 1000, 1000 + i * 1000, prio, message);
+}
+
+/*
+ * Redaction happens before any cut. The reader keeps a message up to 16 KiB,
+ * so a token across the 2 KiB a prompt shows reaches redaction whole; a
+ * token across the reader's own cap is cut, and still redacted (a known
+ * prefix matches at the end of the text).
+ */
+TEST(test_token_at_the_cut)
+{
+	static const char token[] = "Zq9xPw3vK2mN8bR4tY7wZ1cF6hJ0sD5gA2eU9iO3kP4q";
+	static const char gh[] = "ghp_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7c";
+	static const LlmCatalogParam unit_param[] = {{"unit", "[a-z.]+"}};
+	static const LlmCatalogEntry cat[] = {{"restart_service", NULL, 1, unit_param}};
+	static char msg[JR_MESSAGE_MAX + 256];
+	char export[128], **ctx = NULL, *red = NULL;
+	const char *dir;
+	JrReader *r;
+	JrEntry e = {0};
+	LlmPrompt p = {0};
+	FILE *f;
+	size_t at = LLM_PROMPT_MESSAGE_MAX - 20;
+
+	snprintf(export, sizeof export, "%s/cut.export", tmpdir);
+	f = fopen(export, "we");
+	if (!f)
+		return;
+	export_entry(f, 0, "6", "starting with password:");
+	export_entry(f, 1, "6", "Hunter2Secret");
+	for (size_t i = 0; i < at; i++)
+		msg[i] = "word "[i % 5];
+	msg[at - 1] = ' ';
+	snprintf(msg + at, sizeof msg - at, "%s then the rest", token);
+	export_entry(f, 2, "3", msg);
+	for (size_t i = 0; i < JR_MESSAGE_MAX - 12; i++)
+		msg[i] = "word "[i % 5];
+	msg[JR_MESSAGE_MAX - 13] = ' ';
+	snprintf(msg + JR_MESSAGE_MAX - 12, sizeof msg - (JR_MESSAGE_MAX - 12), "%s tail", gh);
+	export_entry(f, 3, "3", msg);
+	fclose(f);
+	dir = make_journal(export, "cut");
+	r = open_dir(dir, 3);
+	if (!r)
+		return;
+	CHECK_INT(jr_next(r, &e), ==, 1);
+	/* Kept whole: the token straddles byte 2048 of the message. */
+	CHECK(!e.message_truncated);
+	CHECK_INT(e.message_len, ==, at + strlen(token) + 14);
+	CHECK_CONTAINS(e.message, token);
+	CHECK_INT(jr_context(r, &e, 10, 64 * 1024, &ctx), ==, 0);
+	{
+		LlmEvidence ev = {.unit = e.unit,
+				  .identifier = e.identifier,
+				  .priority = e.priority,
+				  .message = e.message,
+				  .count = 1,
+				  .context = (const char *const *)ctx,
+				  .n_context = ctx && ctx[0] ? (ctx[1] ? 2 : 1) : 0};
+
+		CHECK_INT(ev.n_context, ==, 2);
+		CHECK_INT(llm_prompt_build(cat, 1, 5, &ev, true, &p), ==, 0);
+		CHECK(p.user && !strstr(p.user, "Zq9xPw3v") && !strstr(p.user, "iO3kP4q"));
+		/* The password written as an entry of its own, after "password:". */
+		CHECK(p.user && !strstr(p.user, "Hunter2Secret"));
+		CHECK_CONTAINS(p.user, "starting with password:");
+		llm_prompt_done(&p);
+	}
+	jr_strv_free(ctx);
+	jr_entry_done(&e);
+	/* Over the reader's cap: cut inside the token, flagged, and still redacted. */
+	CHECK_INT(jr_next(r, &e), ==, 1);
+	CHECK(e.message_truncated);
+	CHECK_INT(e.message_len, ==, JR_MESSAGE_MAX);
+	CHECK(e.message && strstr(e.message, "ghp_Ab3dEf6h") && !strstr(e.message, gh));
+	CHECK_INT(llm_redact(e.message, &red, NULL), ==, 0);
+	CHECK(red && !strstr(red, "ghp_") && !strstr(red, "Ab3dEf6h"));
+	free(red);
+	jr_entry_done(&e);
+	jr_free(r);
+}
+
 static unsigned follow_seen;
 
 static void count_entry(const JrEntry *e, void *userdata)
@@ -458,6 +548,7 @@ int main(void)
 	RUN(test_open_errors);
 	RUN(test_fingerprint);
 	RUN(test_flood);
+	RUN(test_token_at_the_cut);
 	RUN(test_follow_batches);
 	free((char *)basic_dir);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -46,9 +46,9 @@ e({"_PID": "555", "_UID": "0", "_COMM": "healer", "SYSLOG_IDENTIFIER": "healer",
    "PRIORITY": "3", "MESSAGE": "Failed to restart php-fpm.service"})
 e({"_PID": "555", "_UID": "0", "_COMM": "healer", "_SYSTEMD_UNIT": "healer.service",
    "SYSLOG_IDENTIFIER": "healerd", "PRIORITY": "3", "MESSAGE": "own unit line"})
-# 11: a long message (3000 bytes)
+# 11: a long message (20000 bytes, over the 16 KiB cap)
 e({"_SYSTEMD_UNIT": "app.service", "_PID": "31", "_UID": "33", "SYSLOG_IDENTIFIER": "app",
-   "PRIORITY": "3", "MESSAGE": "trace " + "x" * 2994})
+   "PRIORITY": "3", "MESSAGE": "trace " + "x" * 19994})
 # 12: a binary message: control bytes and invalid UTF-8
 e({"_SYSTEMD_UNIT": "app.service", "_PID": "31", "_UID": "33", "SYSLOG_IDENTIFIER": "app",
    "PRIORITY": "3"}, binary_message=b"bad \x01\x1b[31m bytes \xff\xfe and ok \xc3\xa9")
