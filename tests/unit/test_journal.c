@@ -464,7 +464,7 @@ TEST(test_token_at_the_cut)
 		CHECK_CONTAINS(p.user, "starting with password:");
 		llm_prompt_done(&p);
 	}
-	jr_strv_free(ctx);
+	strv_free(ctx);
 	jr_entry_done(&e);
 	/* Over the reader's cap: cut inside the token, flagged, and still redacted. */
 	CHECK_INT(jr_next(r, &e), ==, 1);
