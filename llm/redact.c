@@ -19,18 +19,15 @@
  * in the text could not fire anyway (each row's words are part of every
  * match of its pattern or of its context).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/regex.h"
 #include "common/util.h"
 #include "llm/redact-internal.h"
 #include "llm/redact.h"
 
 #define MAX_PASSES	  4
-#define MATCH_LIMIT	  1000000
-#define DEPTH_LIMIT	  2000
 #define MAX_RULE_KEYWORDS 24
 #define JIT_STACK_MAX	  (512 * 1024)
 #define MARKER_LEN	  (sizeof LLM_REDACTED - 1)
@@ -106,11 +103,9 @@ static int compile_all(void)
 	if (ready)
 		return 0;
 	compiled = calloc(redact_n_rules, sizeof *compiled);
-	mctx = pcre2_match_context_create(NULL);
+	mctx = regex_match_context_new();
 	if (!compiled || !mctx)
 		goto fail;
-	pcre2_set_match_limit(mctx, MATCH_LIMIT);
-	pcre2_set_depth_limit(mctx, DEPTH_LIMIT);
 	jit_stack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
 	if (jit_stack)
 		pcre2_jit_stack_assign(mctx, NULL, jit_stack);
