@@ -84,6 +84,24 @@ TEST(test_prompt_budget)
 	/* Lines and the message are cut to their caps. */
 	CHECK(!strstr(p.user, big));
 	llm_prompt_done(&p);
+
+	/*
+	 * 200 lines of 4 KiB: only the newest 256 KiB are redacted (and the
+	 * oldest of them left out until the prompt fits).
+	 */
+	{
+		static char wide[4096];
+
+		memset(wide, 'y', sizeof wide - 1);
+		for (int i = 0; i < 200; i++)
+			ctx[i] = wide;
+		ctx[0] = "password=Hunter2Secret"; /* the oldest: never even read */
+		CHECK_INT(llm_prompt_build(catalog, 2, 5, &ev, true, &p), ==, 0);
+		CHECK(p.context_dropped >= 200 - (256 * 1024) / sizeof wide);
+		CHECK(p.context_dropped < 200);
+		CHECK_INT(p.redactions, ==, 0);
+		llm_prompt_done(&p);
+	}
 }
 
 static const char *data_dir(void)
