@@ -47,7 +47,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact
 
 all: $(BUILD)/healer
 
@@ -92,7 +92,12 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIBHEALER)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBHEALER) $(PKG_LIBS)
 
-tests: $(BUILD)/healer $(UNIT_BINS) $(PROG_BINS) $(REPLAY_BINS)
+$(BUILD)/bench/%: bench/%.c $(LIBHEALER)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBHEALER) $(PKG_LIBS)
+
+# The C benchmarks are built with the tests, so that they cannot rot.
+tests: $(BUILD)/healer $(UNIT_BINS) $(PROG_BINS) $(REPLAY_BINS) $(BUILD)/bench/redact
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -110,13 +115,17 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze
+bench: bench-journal bench-analyze bench-redact
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
 	python3 bench/journal.py build/healer
 
 # One loopback LLM call: healer analyze against plain curl, same server, same body.
+bench-redact: deps
+	$(MAKE) SANITIZE=0 build/bench/redact
+	build/bench/redact tests/data/redaction/clean.txt
+
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all
 	python3 bench/analyze.py build/healer

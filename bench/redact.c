@@ -2,14 +2,8 @@
 /*
  * Redaction cost: the mean time llm_redact() takes per line over the lines
  * of the files given (a case file's INPUT side; comments skipped), after one
- * warm-up round. A figure, not an assertion. Built by hand against an
- * optimised build:
- *
- *   make SANITIZE=0 all
- *   cc -std=c17 -D_GNU_SOURCE -O2 -I. -o build/bench-redact bench/redact.c \
- *      build/libhealer.a $(pkg-config --libs libsystemd libcurl libcjson \
- *      libpcre2-8 libmicrohttpd sqlite3)
- *   build/bench-redact tests/data/redaction/clean.txt
+ * warm-up round. A figure, not an assertion. `make bench-redact` builds it
+ * against the optimised library and runs it over tests/data/redaction/clean.txt.
  */
 #include <stdio.h>
 #include <stdlib.h>
