@@ -81,9 +81,8 @@ static const CfgKey keys[] = {
 	{"llm", "response_format", CFG_STRING, O(response_format), 1, 32, "json_object",
 	 "openai only: json_object, or json_schema (grammar-enforced by llama.cpp, vLLM, "
 	 "Ollama 0.5+)"},
-	{"api", "address", CFG_STRING, O(api_address), 1, 64, "127.0.0.1",
-	 "address the REST API listens on"},
-	{"api", "port", CFG_U64, O(api_port), 1, 65535, "8099", "port of the REST API"},
+	{"api", "listen", CFG_STRING, O(api_listen), 1, 256, "127.0.0.1:8099",
+	 "where the REST API listens: ADDRESS:PORT, [IPv6]:PORT or unix:/PATH"},
 };
 #undef O
 

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * healer.conf: [healer] [journal] [llm] [api], one table row per key with
+ * healer.conf: [healer] [journal] [llm] [api] [notify], one table row per key with
  * its type, bounds and default. Every section and key is optional: an empty
  * file, or one holding only [llm], is valid. HEALER_SECTION_KEY environment
  * variables override the file (HEALER_LLM_PROVIDER=gemini); API keys come
@@ -32,10 +32,29 @@ typedef struct Config {
 	/* [healer] */
 	char *whitelist;
 	char *state_dir;
+	bool enabled;
+	unsigned act_on; /* POL_ACT_ON_* bits (healer/policy.h) */
+	bool auto_execute;
+	bool dry_run;
+	uint64_t max_age_usec;
+	uint64_t max_attempts;
+	uint64_t attempt_window_usec;
+	uint64_t cooldown_usec;
+	uint64_t max_heals_per_hour;
+	uint64_t max_concurrent_analyses;
+	uint64_t max_queued; /* incidents waiting for an analysis slot; the oldest is dropped */
+	uint64_t settle_usec;
+	uint64_t verify_window_usec;
+	uint64_t escalate_after;
+	uint64_t escalate_window_usec;
+	uint64_t approval_timeout_usec;
+	uint64_t retention_usec;
 	/* [journal] */
+	int source;	   /* JrSource: system, directory or namespace */
+	char *source_arg;  /* the directory or namespace name, NULL for system */
 	int min_priority;
 	uint64_t lookback_usec;
-	uint64_t window_usec;
+	uint64_t window_usec; /* dedupe_window ("window" is read as an alias) */
 	uint64_t context_lines;
 	uint64_t context_bytes;
 	/* [llm] */
@@ -54,8 +73,11 @@ typedef struct Config {
 	char *title;
 	char *response_format; /* "json_object" or "json_schema" (openai only) */
 	/* [api] */
-	char *api_address;
-	uint64_t api_port;
+	char *api_listen;     /* "127.0.0.1:8099", "[::1]:8099" or "unix:/path" */
+	char *api_token_file; /* NULL: STATE_DIR/api.token */
+	bool api_public_reads;
+	/* [notify] */
+	char *notify_webhook; /* http(s) URL; http only to loopback; NULL: none */
 
 	/* Loaded by cfg_load_api_key(); never logged, never stored elsewhere. */
 	char *api_key;
@@ -96,6 +118,19 @@ int cfg_finish(Config *c, char **ret_errors);
 int cfg_load_api_key(Config *c, char *const *envp, char **ret_error);
 
 const char *cfg_provider_name(int provider);
+
+/*
+ * Whether a key may change on a reload (SIGHUP) without a restart; keys
+ * that may not (state_dir, [api] listen, [journal] source) keep their old
+ * value and the reload says so. -ENOENT for an unknown key.
+ */
+int cfg_key_reloadable(const char *section, const char *name);
+
+/*
+ * The keys whose values differ between a and b that cannot change on a
+ * reload, as "section.key" separated by spaces, or NULL when none (or OOM).
+ */
+char *cfg_unreloadable_changes(const Config *a, const Config *b);
 
 /* Prints every key with its value and help, as `healer run --check` shows it. */
 void cfg_dump(const Config *c, void *file);

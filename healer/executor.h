@@ -34,6 +34,16 @@ typedef struct ExOptions {
 	 * Each must contain '=' after a non-empty name and must not redefine
 	 * one of the fixed variables (PATH LC_ALL HOME SYSTEMD_PAGER SYSTEMD_COLORS). */
 	const char *const *extra_env;
+	/*
+	 * A delegated cgroup v2 directory (from ex_cgroup_setup()). The child is
+	 * born in a sub-cgroup of its own (clone3 with CLONE_INTO_CGROUP, so not
+	 * one instruction runs outside it) and the timeout ends with cgroup.kill:
+	 * a child that calls setsid() or double-forks cannot outlive it. The
+	 * sub-cgroup is removed once empty. NULL: the process group only.
+	 */
+	const char *cgroup_parent;
+	uint64_t memory_max; /* memory.max of the child's cgroup, 0: none */
+	uint64_t tasks_max;  /* pids.max of the child's cgroup, 0: none */
 } ExOptions;
 
 typedef struct ExResult {
@@ -44,6 +54,8 @@ typedef struct ExResult {
 	uint64_t duration_usec; /* from spawn until the leader's exit was seen */
 	char *output;		/* stdout and stderr interleaved, NUL-terminated, never NULL */
 	size_t output_len;	/* bytes in output, at most output_max */
+	bool contained;		/* ran in a cgroup of its own */
+	bool limits_applied;	/* memory_max / tasks_max were written (controllers present) */
 } ExResult;
 
 /*
@@ -89,6 +101,17 @@ pid_t ex_child_pid(const ExChild *c);
  * negative errno as ex_spawn() does.
  */
 int ex_run(char *const argv[], const ExOptions *opts, ExResult *ret);
+
+/*
+ * Finds where commands can get cgroups of their own: the process's own
+ * cgroup v2 (the unified hierarchy; under systemd with Delegate=yes) when it
+ * is writable. The daemon moves itself into a leaf "<own>/daemon" (cgroup
+ * v2 allows processes only in leaves) and enables the memory and pids
+ * controllers where offered. override (tests) names the parent directly.
+ * Returns 0 and *ret_parent, or -errno and *ret_why (one line for the
+ * status: why commands fall back to process groups).
+ */
+int ex_cgroup_setup(const char *override, char **ret_parent, char **ret_why);
 
 /* Frees r->output and clears r. Accepts NULL. */
 void ex_result_done(ExResult *r);

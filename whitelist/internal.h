@@ -58,7 +58,4 @@ struct Whitelist {
 	pcre2_match_context *mctx;
 };
 
-/* Whether a unit name, or any alias it resolves to, is protected. */
-bool wl_unit_is_protected(const Whitelist *wl, const char *unit);
-
 void wl_template_done(WlTemplate *t);

@@ -46,6 +46,46 @@ typedef struct WlArg {
 	const char *value;
 } WlArg;
 
+/*
+ * A check Healer evaluates itself, on the host, never from the evidence
+ * text: `require = KIND ARGS...` lines must all hold before an action runs
+ * (the symptom is real), `verify = KIND ARGS...` lines must all hold after
+ * it ran (the fix worked). The whitelist only parses them; healer/check.c
+ * evaluates them.
+ */
+#define WL_MAX_CHECKS 8 /* require or verify lines per action */
+
+typedef enum WlCheckKind {
+	WL_CHECK_UNIT_FAILED,	   /* unit-failed UNIT: failed, or activating with rising NRestarts */
+	WL_CHECK_UNIT_NOT_ACTIVE,  /* unit-not-active UNIT */
+	WL_CHECK_UNIT_ACTIVE,	   /* unit-active UNIT */
+	WL_CHECK_DISK_ABOVE,	   /* disk-above PATH PERCENT: the file system holding PATH */
+	WL_CHECK_MEMORY_BELOW,	   /* memory-below PERCENT: MemAvailable of MemTotal */
+	WL_CHECK_FILE_LACKS_X,	   /* file-lacks-x PATH: a regular file without any x bit */
+	WL_CHECK_FILE_EXECUTABLE,  /* file-executable PATH */
+	WL_CHECK_UNIT_RUNS,	   /* unit-runs PATH: the evidence unit's Exec lines or WorkingDirectory */
+	WL_CHECK_COMMAND,	   /* command /ABS/PATH ARGS...: exits 0 */
+	WL_CHECK_HTTP,		   /* http URL: answers 2xx; loopback only */
+	_WL_CHECK_KIND_MAX,
+} WlCheckKind;
+
+/* A check with every placeholder filled with its vetted value. */
+typedef struct WlCheck {
+	WlCheckKind kind;
+	char **argv; /* operands only (not the kind), NULL-terminated */
+	size_t argc;
+	char *text;  /* "unit-failed nginx.service", for reports and history */
+} WlCheck;
+
+/* "unit-failed" ...; NULL for a bad kind. */
+const char *wl_check_kind_name(WlCheckKind k);
+/*
+ * Whether a check names a symptom (unit-failed, disk-above, ...) that a fix
+ * should make go away, as opposed to a binding (unit-runs) that stays true.
+ * A heal is proven only when every symptom precondition no longer holds.
+ */
+bool wl_check_is_symptom(WlCheckKind k);
+
 /* A vetted command: everything here was checked and built by the whitelist. */
 typedef struct WlCommand {
 	char *action;
@@ -58,6 +98,13 @@ typedef struct WlCommand {
 	uint64_t timeout_usec;
 	uint64_t cooldown_usec;
 	char *verify_unit; /* unit for "verify = unit-active {unit}", else NULL */
+	char *unit;	   /* the value of the action's unit-typed parameter, else NULL */
+	size_t n_requires;
+	WlCheck *requires; /* preconditions, all must hold before running */
+	size_t n_verifies;
+	WlCheck *verifies; /* all must hold after running */
+	uint64_t memory_max; /* bytes for the command's cgroup (memory_max =), 0: none */
+	uint64_t tasks_max;  /* processes in the command's cgroup (tasks_max =), 0: none */
 } WlCommand;
 
 /* What the caller knows about the evidence, for checks beyond the patterns. */
@@ -124,6 +171,13 @@ static inline void wl_command_freep(WlCommand **c)
 
 /* Applies systemctl's rule: no known type suffix means ".service". Caller frees; NULL on OOM. */
 char *wl_unit_mangle(const char *name);
+
+/*
+ * Whether a unit name, or any alias or template it resolves to, is
+ * protected by the whitelist (by name or by the always-protected families).
+ * The daemon asks it again for every name sd-bus reports for the unit.
+ */
+bool wl_unit_is_protected(const Whitelist *wl, const char *unit);
 
 /* "chmod-x" / "drop-caches" / NULL. */
 const char *wl_builtin_name(WlBuiltin b);

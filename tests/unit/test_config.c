@@ -32,8 +32,7 @@ TEST(test_defaults)
 	CHECK_INT(c->lookback_usec, ==, 5 * USEC_PER_MINUTE);
 	CHECK_INT(c->window_usec, ==, 10 * USEC_PER_MINUTE);
 	CHECK_INT(c->timeout_usec, ==, 30 * USEC_PER_SEC);
-	CHECK_INT(c->api_port, ==, 8099);
-	CHECK_STR(c->api_address, "127.0.0.1");
+	CHECK_STR(c->api_listen, "127.0.0.1:8099");
 	CHECK_STR(c->whitelist, "/etc/healer/whitelist.conf");
 	CHECK(c->redact);
 	CHECK_INT(cfg_finish(c, &errors), ==, 0);
@@ -138,7 +137,7 @@ TEST(test_env_and_keys)
 	char *env[] = {"HEALER_LLM_PROVIDER=openrouter",
 		       "HEALER_JOURNAL_WINDOW=2min",
 		       "OPENROUTER_API_KEY=sk-or-1",
-		       "HEALER_API_PORT=9000",
+		       "HEALER_API_LISTEN=127.0.0.1:9000",
 		       "PATH=/bin",
 		       NULL};
 	char *bad_env[] = {"HEALER_LLM_TIMEOUT=never", NULL};
@@ -149,7 +148,7 @@ TEST(test_env_and_keys)
 	CHECK_INT(cfg_apply_env(c, env, &errors), ==, 0);
 	CHECK_INT(c->provider, ==, CFG_PROVIDER_OPENROUTER);
 	CHECK_INT(c->window_usec, ==, 2 * USEC_PER_MINUTE);
-	CHECK_INT(c->api_port, ==, 9000);
+	CHECK_STR(c->api_listen, "127.0.0.1:9000");
 	CHECK_INT(cfg_apply_env(c, bad_env, &errors), ==, -EINVAL);
 	CHECK_CONTAINS(errors, "environment HEALER_LLM_TIMEOUT: must be a time span");
 	free(errors);
