@@ -27,6 +27,7 @@ struct Follower {
 	char *saved_cursor;
 	uint64_t seen, skipped;
 	int last_error;
+	bool paused;
 };
 
 bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier)
@@ -60,17 +61,23 @@ static void save_cursor(Follower *f, int durable)
 static void drain(Follower *f)
 {
 	unsigned n = 0;
+	bool began = false;
+	int r;
 
+	if (f->paused)
+		return;
 	while (n < f->opts.batch) {
 		JrEntry e;
-		int r = jr_next(f->reader, &e);
-
+		r = jr_next(f->reader, &e);
 		if (r < 0) {
 			f->last_error = r;
 			break;
 		}
 		if (r == 0)
 			break;
+		if (!began && f->opts.batch_begin)
+			f->opts.batch_begin(f->userdata);
+		began = true;
 		n++;
 		if (fl_is_own_line(&e, f->own_unit, f->own_identifier)) {
 			f->skipped++;
@@ -80,7 +87,16 @@ static void drain(Follower *f)
 		}
 		jr_entry_done(&e);
 	}
-	save_cursor(f, 0);
+	if (began && f->opts.batch_end) {
+		r = f->opts.batch_end(jr_last_cursor(f->reader), f->userdata);
+		if (r < 0) {
+			f->last_error = r;
+			fl_pause(f);
+			return;
+		}
+	} else if (!f->opts.batch_end) {
+		save_cursor(f, 0);
+	}
 	/* A full batch means more may wait: continue on the next iteration. */
 	(void)sd_event_source_set_enabled(f->more,
 					  n == f->opts.batch ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
@@ -261,7 +277,12 @@ Follower *fl_free(Follower *f)
 {
 	if (!f)
 		return NULL;
-	if (f->reader)
+	/*
+	 * In batch mode the batch hook already committed every position that
+	 * was recorded; saving the reader's position here could skip entries of
+	 * a batch that failed to commit.
+	 */
+	if (f->reader && !f->opts.batch_end)
 		save_cursor(f, 1);
 	sd_event_source_disable_unref(f->io);
 	sd_event_source_disable_unref(f->timer);
@@ -275,6 +296,26 @@ Follower *fl_free(Follower *f)
 	free(f->own_identifier);
 	free(f);
 	return NULL;
+}
+
+JrReader *fl_reader(Follower *f)
+{
+	return f->reader;
+}
+
+void fl_catch_up(Follower *f)
+{
+	if (!f->paused)
+		wake(f);
+}
+
+void fl_pause(Follower *f)
+{
+	f->paused = true;
+	(void)sd_event_source_set_enabled(f->io, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(f->more, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(f->reopen, SD_EVENT_OFF);
 }
 
 uint64_t fl_entries_seen(const Follower *f)

@@ -28,11 +28,23 @@ typedef struct Follower Follower;
  */
 bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier);
 
+/*
+ * Batch hooks (optional): begin is called before the first entry of a batch
+ * is handed over, end after the last with the cursor of the last entry read
+ * (NULL when none was). The daemon commits its incidents and that cursor in
+ * one transaction there; end returning < 0 stops the follower (the entries
+ * of that batch were not recorded, and a restart reads them again).
+ */
+typedef void (*fl_batch_begin_fn)(void *userdata);
+typedef int (*fl_batch_end_fn)(const char *cursor, void *userdata);
+
 typedef struct FlOptions {
 	const char *own_unit;	    /* Healer's unit; its lines are skipped ("healer.service") */
 	const char *own_identifier; /* likewise ("healer") */
 	uint64_t lookback_usec;	    /* first start, no cursor: begin at now - lookback */
 	unsigned batch;		    /* entries per loop iteration (default 500) */
+	fl_batch_begin_fn batch_begin;
+	fl_batch_end_fn batch_end; /* when set, the store is only read and saved at the end */
 } FlOptions;
 
 /*
@@ -56,6 +68,15 @@ static inline void fl_freep(Follower **f)
 {
 	*f = fl_free(*f);
 }
+
+/* The reader (for context lines); owned by the follower. */
+JrReader *fl_reader(Follower *f);
+
+/* Reads whatever journald has made visible now (a verifier's last look). */
+void fl_catch_up(Follower *f);
+
+/* Stops reading (shutdown); the position is kept. */
+void fl_pause(Follower *f);
 
 /* Counters for statistics and tests. */
 uint64_t fl_entries_seen(const Follower *f);

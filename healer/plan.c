@@ -5,6 +5,13 @@
 #include "common/util.h"
 #include "healer/plan.h"
 
+#include <cjson/cJSON.h>
+
+static void json_freep(cJSON **j)
+{
+	cJSON_Delete(*j);
+}
+
 #define PLAN_DISPLAY_MAX 1024
 
 Plan *plan_free(Plan *p)
@@ -208,6 +215,102 @@ int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOption
 	if (r < 0)
 		return r;
 	r = vet_proposals(wl, reply, opts, p);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+char *plan_to_json(const Plan *p)
+{
+	_cleanup_(json_freep) cJSON *arr = cJSON_CreateArray();
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; p && p->accepted && i < p->n_commands; i++) {
+		const WlCommand *c = p->commands[i];
+		cJSON *o = cJSON_CreateObject(), *args = cJSON_CreateObject();
+
+		if (!o || !args || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(args);
+			return NULL;
+		}
+		if (!cJSON_AddItemToObject(o, "args", args)) {
+			cJSON_Delete(args);
+			return NULL;
+		}
+		if (!cJSON_AddStringToObject(o, "action", c->action))
+			return NULL;
+		for (size_t k = 0; k < c->n_args; k++)
+			if (!cJSON_AddStringToObject(args, c->arg_names[k], c->arg_values[k]))
+				return NULL;
+	}
+	return cJSON_PrintUnformatted(arr);
+}
+
+/* One stored step, vetted again: the whitelist may have changed since. */
+static int vet_stored_step(const Whitelist *wl, const cJSON *o, const WlVetOptions *opts,
+			   WlCommand **ret, char *reason, size_t len)
+{
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(o, "action");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "args"), *it;
+	WlArg v[WL_MAX_PARAMS];
+	size_t n = 0;
+
+	if (!cJSON_IsString(action) || !cJSON_IsObject(args)) {
+		(void)util_snprintf(reason, len, "stored plan: malformed step");
+		return -EBADMSG;
+	}
+	cJSON_ArrayForEach(it, args)
+	{
+		if (n == WL_MAX_PARAMS || !cJSON_IsString(it) || !it->string) {
+			(void)util_snprintf(reason, len, "stored plan: malformed arguments");
+			return -EBADMSG;
+		}
+		v[n++] = (WlArg){it->string, it->valuestring};
+	}
+	return wl_vet(wl, action->valuestring, v, n, opts, ret, reason, len);
+}
+
+int plan_vet_json(const Whitelist *wl, const char *json, const WlVetOptions *opts, Plan **ret)
+{
+	_cleanup_(plan_freep) Plan *p = calloc(1, sizeof *p);
+	_cleanup_(json_freep) cJSON *arr = NULL;
+	const cJSON *o;
+	char reason[512];
+	size_t n;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	arr = json ? cJSON_ParseWithLength(json, strnlen(json, PLAN_JSON_MAX + 1)) : NULL;
+	if (!cJSON_IsArray(arr) || (n = (size_t)cJSON_GetArraySize(arr)) == 0 ||
+	    n > wl_max_commands(wl) || strlen(json) > PLAN_JSON_MAX) {
+		r = set_reason(p, "stored plan: not a list of at most max_commands steps");
+		goto out;
+	}
+	p->commands = calloc(n + 1, sizeof *p->commands);
+	if (!p->commands)
+		return -ENOMEM;
+	cJSON_ArrayForEach(o, arr)
+	{
+		WlCommand *c = NULL;
+
+		reason[0] = '\0';
+		r = vet_stored_step(wl, o, opts, &c, reason, sizeof reason);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			drop_commands(p);
+			r = set_reason(p, reason);
+			goto out;
+		}
+		p->commands[p->n_commands++] = c;
+	}
+	p->accepted = true;
+	r = set_reason(p, "a stored plan that healed this error before");
+out:
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(p);

@@ -42,6 +42,21 @@ int plan_vet_command(const Whitelist *wl, const char *command, const WlVetOption
 /* A refused plan with the given reason (e.g. a reply over the size cap). */
 int plan_new_refused(const char *reason, Plan **ret);
 
+#define PLAN_JSON_MAX (64 * 1024)
+
+/*
+ * The accepted plan as stored JSON: [{"action": NAME, "args": {NAME: VALUE}}].
+ * Only names and values are kept, never argv: a stored plan is vetted again
+ * (plan_vet_json) against the whitelist of the day. NULL on OOM.
+ */
+char *plan_to_json(const Plan *p);
+
+/*
+ * Vets a stored plan again, step by step. Returns 0 and a new *ret (accepted,
+ * or refused with the first reason), or -ENOMEM.
+ */
+int plan_vet_json(const Whitelist *wl, const char *json, const WlVetOptions *opts, Plan **ret);
+
 Plan *plan_free(Plan *p);
 static inline void plan_freep(Plan **p)
 {
