@@ -24,6 +24,12 @@ int cli_journal(int argc, char **argv);
 /* healer builtin chmod-x PATH | drop-caches: a builtin in a child of the daemon. */
 int cli_builtin(int argc, char **argv);
 
+/* healer run [--check]: the daemon. */
+int cli_run(int argc, char **argv);
+
+/* healer approve|reject ID: a decision on an attempt awaiting approval. */
+int cli_decide(int argc, char **argv);
+
 /* healer analyze ...: one analysis, vetted, nothing run. */
 int cli_analyze(int argc, char **argv);
 

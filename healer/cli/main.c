@@ -22,6 +22,10 @@ static int usage(FILE *f)
 		"  builtin chmod-x PATH | drop-caches\n"
 		"                                 run a whitelist builtin, as the daemon does in a "
 		"child\n"
+		"  run [-c CONFIG] [-w WHITELIST] [--check]\n"
+		"                                 the daemon; --check validates everything and "
+		"prints OK\n"
+		"  approve|reject [-c CONFIG] ID  decide on an attempt awaiting approval\n"
 		"  version                        print the version\n");
 	return f == stderr ? 2 : 0;
 }
@@ -44,11 +48,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
 		return usage(stdout);
-	if (strcmp(argv[1], "run") == 0) {
-		fprintf(stderr, "healer run: the daemon is not built yet; this release offers "
-				"whitelist, journal scan and analyze tools (healer help)\n");
-		return 2;
-	}
+	if (strcmp(argv[1], "run") == 0)
+		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0)
+		return cli_decide(argc - 1, argv + 1);
 	fprintf(stderr, "healer: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

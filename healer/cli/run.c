@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * healer run [-c CONFIG] [-w WHITELIST] [--check]
+ * healer approve|reject [-c CONFIG] ID
+ *
+ * run starts the daemon (or, with --check, validates everything it would
+ * load and prints OK). approve and reject record a decision in the store
+ * and wake the daemon with SIGUSR1, after making sure the pid file names a
+ * healer process: a stale pid must never get a signal.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "healer/cli/cli.h"
+#include "healer/daemon.h"
+#include "healer/log.h"
+#include "healer/store.h"
+
+static int run_check(const SettingsOptions *so)
+{
+	_cleanup_(settings_unrefp) Settings *s = NULL;
+	_cleanup_free_ char *errors = NULL;
+	int r = settings_load(so, &s, &errors);
+
+	if (r < 0) {
+		cli_print_errors("healer run --check", r, errors);
+		return 1;
+	}
+	cfg_dump(settings_config(s), stdout);
+	printf("whitelist: %s (%zu actions)\n", settings_whitelist_source(s),
+	       wl_n_actions(settings_whitelist(s)));
+	if (settings_key_missing(s))
+		printf("note: %s\n", settings_key_missing(s));
+	printf("OK\n");
+	return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"whitelist", required_argument, NULL, 'w'},
+		{"check", no_argument, NULL, 'k'},
+		{"cgroup", required_argument, NULL, 'g'},
+		{"no-bus", no_argument, NULL, 'B'},
+		{},
+	};
+	DaemonOptions o = {0};
+	_cleanup_(daemon_freep) Daemon *d = NULL;
+	_cleanup_free_ char *errors = NULL;
+	bool check = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:w:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'c':
+			o.settings.config_path = optarg;
+			break;
+		case 'w':
+			o.settings.whitelist_path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'g':
+			o.cgroup_parent = optarg;
+			break;
+		case 'B':
+			o.no_bus = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "healer run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (getenv("HEALER_DEBUG"))
+		log_set_max_level(LOG_DEBUG);
+	if (check)
+		return run_check(&o.settings);
+	r = daemon_new(&o, &d, &errors);
+	if (r < 0) {
+		cli_print_errors("healer run", r, errors);
+		return 1;
+	}
+	return daemon_run(d);
+}
+
+/* Whether pid is a running healer: its comm, so that a stale pid file never aims a signal. */
+static bool is_healer(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	(void)snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof comm, f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "healer") == 0;
+}
+
+static void wake_daemon(const char *state_dir)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	uint64_t pid;
+	size_t len;
+
+	if (asprintf(&path, "%s/healer.pid", state_dir) < 0 ||
+	    util_read_file(path, 32, &buf, &len) < 0) {
+		printf("no daemon is running; it takes the decision when it starts\n");
+		return;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (util_parse_u64(buf, 2, 4194304, &pid) < 0 || !is_healer((pid_t)pid) ||
+	    kill((pid_t)pid, SIGUSR1) < 0) {
+		printf("no daemon is running; it takes the decision when it starts\n");
+		return;
+	}
+	printf("daemon %llu told\n", (unsigned long long)pid);
+}
+
+int cli_decide(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{},
+	};
+	bool approve = strcmp(argv[0], "approve") == 0;
+	SettingsOptions so = {0};
+	_cleanup_(settings_unrefp) Settings *s = NULL;
+	_cleanup_(st_closep) Store *st = NULL;
+	_cleanup_free_ char *errors = NULL, *db = NULL;
+	StAttempt a = {0};
+	uint64_t id;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
+		if (c != 'c')
+			return 2;
+		so.config_path = optarg;
+	}
+	if (optind + 1 != argc || util_parse_u64(argv[optind], 1, INT64_MAX, &id) < 0) {
+		fprintf(stderr, "usage: healer %s [-c CONFIG] ATTEMPT-ID\n", argv[0]);
+		return 2;
+	}
+	r = settings_load(&so, &s, &errors);
+	if (r < 0) {
+		cli_print_errors(argv[0], r, errors);
+		return 1;
+	}
+	if (asprintf(&db, "%s/healer.db", settings_config(s)->state_dir) < 0)
+		return 1;
+	free(errors);
+	errors = NULL;
+	r = st_open(db, &st, &errors);
+	if (r < 0) {
+		fprintf(stderr, "healer %s: %s\n", argv[0], errors ? errors : strerror(-r));
+		return 1;
+	}
+	r = st_attempt_get(st, (int64_t)id, &a);
+	if (r < 0) {
+		fprintf(stderr, "healer %s: no attempt %llu\n", argv[0], (unsigned long long)id);
+		return 1;
+	}
+	if (a.state != AT_AWAITING_APPROVAL) {
+		fprintf(stderr, "healer %s: attempt %llu is %s, not awaiting approval\n", argv[0],
+			(unsigned long long)id, at_state_name(a.state));
+		st_attempt_done(&a);
+		return 1;
+	}
+	st_attempt_done(&a);
+	r = st_decision_add(st, (int64_t)id, approve, "cli", util_now_usec());
+	if (r < 0) {
+		fprintf(stderr, "healer %s: %s\n", argv[0], st_errmsg(st));
+		return 1;
+	}
+	printf("attempt %llu: %s recorded\n", (unsigned long long)id,
+	       approve ? "approval" : "rejection");
+	wake_daemon(settings_config(s)->state_dir);
+	return 0;
+}

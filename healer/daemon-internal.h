@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared by daemon.c (the loop, intake, signals) and attempt.c (the state machine). */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "healer/analyze.h"
+#include "healer/check.h"
+#include "healer/daemon.h"
+#include "healer/executor.h"
+#include "healer/follow.h"
+#include "healer/notify.h"
+#include "healer/plan.h"
+#include "healer/policy.h"
+#include "healer/store.h"
+#include "healer/units.h"
+#include "common/util.h"
+
+#define DAEMON_TRACK_MAX     10000 /* open incidents remembered for folding */
+#define DAEMON_TRACK_BUCKETS 32768 /* a power of two, above twice the maximum */
+#define ATTEMPT_TIMER_ACCURACY USEC_PER_MSEC
+
+typedef struct Attempt Attempt;
+
+/* An open incident: lines with its fingerprint fold into it for dedupe_window. */
+typedef struct Tracked {
+	uint64_t fingerprint;
+	int64_t incident_id;
+	uint64_t first_seen_usec;
+	uint64_t last_seen_usec;
+	bool used;
+} Tracked;
+
+struct Attempt {
+	Daemon *d;
+	Attempt *prev, *next; /* d->attempts */
+	int64_t id, incident_id;
+	AttemptState state;
+	Settings *settings; /* the settings it started with (a reload does not change them) */
+	Analyzer *analyzer;
+
+	uint64_t fingerprint;
+	char *unit, *identifier, *message, *cursor;
+	int priority;
+	uint64_t count;
+	uint64_t entry_usec;
+	PolSource source;
+	bool vouched;
+	bool queued; /* waiting for an analysis slot */
+	bool waiting_unit; /* waiting until no other attempt acts on its unit */
+	bool dry_run;
+
+	AnalysisJob *job;
+	Plan *plan;
+	char *plan_json;
+	char *provider;
+	size_t next_cmd;
+	bool gate_all;	     /* checking every command's gate (approval, dry run) */
+	bool symptom_check;  /* the last look: symptoms must be gone */
+	ChkRun *chk;
+	UnitQuery *uq;
+	ExChild *child;
+	uint64_t cmd_started;
+	sd_event_source *timer; /* settle, verify window, approval expiry */
+	uint64_t done_realtime;	/* when the last command finished (realtime µs) */
+	uint64_t done_mono;
+	bool recurred;
+	bool acting; /* holds its unit (executing or verifying) */
+};
+
+struct Daemon {
+	DaemonOptions opts;
+	sd_event *event;
+	sd_bus *bus;
+	Settings *settings;
+	Analyzer *analyzer;
+	Store *store;
+	Follower *follower;
+	Policy *policy;
+	Notifier *notifier;
+	char *cgroup_parent, *cgroup_why;
+	char *self_exe;
+	char *state_dir;
+	char *pid_file;
+
+	Tracked *tracked;
+	size_t n_tracked_buckets, n_tracked;
+	uint64_t tracked_dropped;
+
+	Attempt *attempts; /* every live attempt */
+	size_t n_analyzing;
+	size_t n_queued;
+	uint64_t queue_dropped;
+	Attempt **fresh; /* opened in the current batch: started once it commits */
+	size_t n_fresh, cap_fresh;
+	sd_event_source *kick;
+	sd_event_source *watchdog, *cleanup;
+	int batch_error; /* a store write of the current batch failed */
+	bool stopping;
+	int exit_code;
+	uint64_t started_mono;
+	uint64_t lines, incidents;
+};
+
+uint64_t daemon_now(void); /* realtime µs */
+uint64_t daemon_mono(void);
+
+/* The policy configuration from the settings. */
+void daemon_policy_config(const Config *c, PolicyConfig *ret);
+
+/* Starts queued attempts while analysis slots are free (from a defer source). */
+void daemon_kick(Daemon *d);
+/* An attempt ended: unlinks and frees it, wakes attempts waiting for its unit. */
+void daemon_attempt_gone(Daemon *d, Attempt *a);
+/* Whether another live attempt is acting on unit. */
+bool daemon_unit_busy(Daemon *d, const Attempt *self, const char *unit);
+/* The journal saw fp again at realtime: attempts verifying fp learn it recurred. */
+void daemon_note_recurrence(Daemon *d, uint64_t fp, uint64_t realtime_usec);
+
+Attempt *attempt_new(Daemon *d, int64_t id, int64_t incident_id, const StIncident *in);
+Attempt *attempt_free(Attempt *a);
+/* detected -> analyzing: knowledge first, then the provider (or the rules). */
+void attempt_analyze(Attempt *a);
+/* Moves to a final state, records everything, notifies, and frees a. */
+void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...) _printf_(3, 4);
+/* An administrator's decision on an attempt awaiting approval. */
+void attempt_decide(Attempt *a, bool approve, const char *actor);
+/* Resumes an attempt found awaiting approval at start (its plan vetted again). */
+int attempt_resume_approval(Daemon *d, const StAttempt *sa);
+/* Shutdown: stops what can stop; running commands finish (true while one runs). */
+bool attempt_stop(Attempt *a);
+/* A unit this attempt waited for is free again. */
+void attempt_unit_free(Attempt *a);
+/* Moves the attempt to a non-final state, stored with its reason. */
+int attempt_transition(Attempt *a, AttemptState to, const char *reason);

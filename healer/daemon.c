@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's loop: journal intake (entries -> incidents -> attempts, one
+ * transaction per batch with the cursor), the analysis queue, signals
+ * (SIGHUP reload, SIGUSR1 decisions, SIGTERM drain), sd_notify and the
+ * watchdog. The attempts' state machine lives in attempt.c.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "healer/daemon-internal.h"
+#include "healer/log.h"
+
+#define CLEANUP_INTERVAL_USEC (6 * USEC_PER_HOUR)
+
+uint64_t daemon_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t daemon_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void daemon_policy_config(const Config *c, PolicyConfig *ret)
+{
+	*ret = (PolicyConfig){
+		.enabled = c->enabled,
+		.act_on = c->act_on,
+		.max_age_usec = c->max_age_usec,
+		.max_attempts = (unsigned)c->max_attempts,
+		.attempt_window_usec = c->attempt_window_usec,
+		.cooldown_usec = c->cooldown_usec,
+		.max_heals_per_hour = (unsigned)c->max_heals_per_hour,
+		.escalate_after = (unsigned)c->escalate_after,
+		.escalate_window_usec = c->escalate_window_usec,
+		.max_tracked = DAEMON_TRACK_MAX,
+	};
+}
+
+static const Config *dcfg(const Daemon *d)
+{
+	return settings_config(d->settings);
+}
+
+static void status(Daemon *d, const char *fmt, ...) _printf_(2, 3);
+static void status(Daemon *d, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	(void)d;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	(void)sd_notifyf(0, "STATUS=%s", buf);
+}
+
+/* ---- open incidents, folded by fingerprint for dedupe_window ---- */
+
+static Tracked *track_slot(Daemon *d, uint64_t fp)
+{
+	size_t mask = d->n_tracked_buckets - 1;
+	uint64_t x = fp * 0x9e3779b97f4a7c15ULL;
+	size_t h = (size_t)(x ^ (x >> 29)) & mask;
+
+	while (d->tracked[h].used && d->tracked[h].fingerprint != fp)
+		h = (h + 1) & mask;
+	return &d->tracked[h];
+}
+
+/*
+ * Forgets incidents whose window has passed; when every slot is still in
+ * use (a flood of distinct lines), forgets them all and counts them: a
+ * later line then opens a new incident, which policy still limits. Never
+ * blocks, never grows.
+ */
+static void track_compact(Daemon *d, uint64_t now)
+{
+	size_t nb = d->n_tracked_buckets, kept = 0;
+	Tracked *old = d->tracked, *fresh = calloc(nb, sizeof *fresh);
+
+	if (!fresh)
+		return;
+	d->tracked = fresh;
+	for (size_t i = 0; i < nb; i++)
+		if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec &&
+		    kept < DAEMON_TRACK_MAX / 2) {
+			*track_slot(d, old[i].fingerprint) = old[i];
+			kept++;
+		} else if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec) {
+			d->tracked_dropped++;
+		}
+	d->n_tracked = kept;
+	free(old);
+}
+
+/* ---- intake ---- */
+
+static void fail_batch(Daemon *d, int r, const char *what)
+{
+	if (d->batch_error == 0)
+		log_errno(LOG_ERR, r, "Failed to record %s: %s", what, st_errmsg(d->store));
+	d->batch_error = r;
+}
+
+static int fresh_push(Daemon *d, Attempt *a)
+{
+	if (d->n_fresh == d->cap_fresh) {
+		size_t nc = d->cap_fresh ? d->cap_fresh * 2 : 64;
+		Attempt **n = realloc(d->fresh, nc * sizeof *n);
+
+		if (!n)
+			return -ENOMEM;
+		d->fresh = n;
+		d->cap_fresh = nc;
+	}
+	d->fresh[d->n_fresh++] = a;
+	return 0;
+}
+
+/*
+ * A new incident becomes an attempt: detected when policy admits it,
+ * otherwise recorded as skipped with the reason. Queued attempts start only
+ * after the batch has committed.
+ */
+static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, PolSource src,
+			bool vouched)
+{
+	PolIncident pi = {
+		.fingerprint = in->fingerprint,
+		.unit = in->unit,
+		.source = src,
+		.entry_usec = in->first_seen_usec,
+		.vouched = vouched,
+	};
+	char why[512];
+	int64_t id;
+	Attempt *a;
+	int r;
+
+	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why))
+		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
+				      dcfg(d)->dry_run, NULL);
+	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
+			   dcfg(d)->dry_run, &id);
+	if (r < 0)
+		return r;
+	a = attempt_new(d, id, incident_id, in);
+	if (!a)
+		return -ENOMEM;
+	a->source = src;
+	a->vouched = vouched;
+	pol_attempt_started(d->policy, in->fingerprint, in->unit, daemon_now());
+	return fresh_push(d, a);
+}
+
+static void on_entry(const JrEntry *e, void *userdata)
+{
+	Daemon *d = userdata;
+	uint64_t fp = jr_fingerprint(e->unit, e->identifier, e->message), now = daemon_now();
+	PolSource src;
+	StIncident in;
+	Tracked *t;
+	int64_t id;
+	int r;
+
+	if (d->batch_error)
+		return;
+	d->lines++;
+	daemon_note_recurrence(d, fp, e->realtime_usec);
+	t = track_slot(d, fp);
+	if (t->used && e->realtime_usec >= t->first_seen_usec &&
+	    e->realtime_usec - t->first_seen_usec < dcfg(d)->window_usec) {
+		r = st_incident_touch(d->store, t->incident_id, 1, e->realtime_usec);
+		if (r < 0)
+			fail_batch(d, r, "a repeated line");
+		return;
+	}
+	src = pol_classify(e);
+	in = (StIncident){
+		.fingerprint = fp,
+		.unit = e->unit,
+		.identifier = e->identifier,
+		.source = "journal",
+		.source_class = pol_source_name(src),
+		.priority = e->priority,
+		.message = e->message,
+		.first_seen_usec = e->realtime_usec,
+		.last_seen_usec = e->realtime_usec,
+		.count = 1,
+		.first_cursor = e->cursor,
+	};
+	r = st_incident_add(d->store, &in, &id);
+	if (r >= 0)
+		r = open_attempt(d, &in, id, src, false);
+	if (r < 0) {
+		fail_batch(d, r, "an incident");
+		return;
+	}
+	d->incidents++;
+	if (!t->used && d->n_tracked + 1 > DAEMON_TRACK_MAX) {
+		track_compact(d, now);
+		t = track_slot(d, fp);
+	}
+	if (!t->used)
+		d->n_tracked++;
+	*t = (Tracked){.fingerprint = fp,
+		       .incident_id = id,
+		       .first_seen_usec = e->realtime_usec,
+		       .used = true};
+}
+
+static void on_batch_begin(void *userdata)
+{
+	Daemon *d = userdata;
+	int r = st_batch_begin(d->store);
+
+	d->batch_error = r < 0 ? r : 0;
+	if (r < 0)
+		log_errno(LOG_ERR, r, "Failed to begin a batch: %s", st_errmsg(d->store));
+}
+
+/*
+ * The batch's incidents and its cursor commit together; only then do its
+ * attempts start. When the commit fails nothing of the batch happened: the
+ * daemon stops (exit 1, systemd restarts it) and reads those entries again.
+ */
+static int on_batch_end(const char *cursor, void *userdata)
+{
+	Daemon *d = userdata;
+	int r = d->batch_error;
+
+	if (r >= 0)
+		r = st_batch_commit(d->store, cursor);
+	if (r < 0) {
+		st_batch_rollback(d->store);
+		log_errno(LOG_ERR, r, "Failed to commit a journal batch (%s); stopping so that a "
+				      "restart reads it again",
+			  st_errmsg(d->store));
+		for (size_t i = 0; i < d->n_fresh; i++)
+			daemon_attempt_gone(d, d->fresh[i]);
+		d->n_fresh = 0;
+		d->exit_code = 1;
+		(void)sd_event_exit(d->event, 1);
+		return r;
+	}
+	for (size_t i = 0; i < d->n_fresh; i++) {
+		d->fresh[i]->queued = true;
+		d->n_queued++;
+	}
+	d->n_fresh = 0;
+	/* The queue is bounded: the oldest waiting attempt gives way, counted. */
+	for (Attempt *a = d->attempts, *next; a && d->n_queued > dcfg(d)->max_queued; a = next) {
+		next = a->next;
+		if (!a->queued)
+			continue;
+		a->queued = false;
+		d->n_queued--;
+		d->queue_dropped++;
+		attempt_finish(a, AT_SKIPPED, "the analysis queue was full (max_queued = %llu)",
+			       (unsigned long long)dcfg(d)->max_queued);
+	}
+	daemon_kick(d);
+	return 0;
+}
+
+/* ---- the queue ---- */
+
+static int on_kick(sd_event_source *s, void *userdata)
+{
+	Daemon *d = userdata;
+
+	(void)s;
+	while (!d->stopping && d->n_queued > 0 && d->n_analyzing < dcfg(d)->max_concurrent_analyses) {
+		Attempt *a = d->attempts;
+
+		while (a && !a->queued)
+			a = a->next;
+		if (!a)
+			break;
+		a->queued = false;
+		d->n_queued--;
+		d->n_analyzing++;
+		attempt_analyze(a);
+	}
+	return 0;
+}
+
+void daemon_kick(Daemon *d)
+{
+	if (d->kick && !d->stopping)
+		(void)sd_event_source_set_enabled(d->kick, SD_EVENT_ONESHOT);
+}
+
+bool daemon_unit_busy(Daemon *d, const Attempt *self, const char *unit)
+{
+	for (Attempt *a = d->attempts; a; a = a->next)
+		if (a != self && a->acting && a->unit && strcmp(a->unit, unit) == 0)
+			return true;
+	return false;
+}
+
+static void maybe_exit(Daemon *d)
+{
+	for (Attempt *a = d->attempts; a; a = a->next)
+		if (a->child)
+			return;
+	if (d->stopping)
+		(void)sd_event_exit(d->event, d->exit_code);
+}
+
+void daemon_attempt_gone(Daemon *d, Attempt *a)
+{
+	bool freed_unit = a->acting && a->unit;
+	_cleanup_free_ char *unit = freed_unit ? strdup(a->unit) : NULL;
+
+	if (a->queued && d->n_queued > 0)
+		d->n_queued--;
+	if (a->prev == a) {
+		d->attempts = NULL;
+	} else {
+		if (d->attempts == a)
+			d->attempts = a->next;
+		else
+			a->prev->next = a->next;
+		if (a->next)
+			a->next->prev = a->prev;
+		else if (d->attempts)
+			d->attempts->prev = a->prev;
+	}
+	attempt_free(a);
+	if (d->stopping) {
+		maybe_exit(d);
+		return;
+	}
+	if (unit)
+		for (Attempt *w = d->attempts, *next; w; w = next) {
+			next = w->next;
+			if (w->waiting_unit && w->unit && strcmp(w->unit, unit) == 0) {
+				attempt_unit_free(w);
+				break; /* the next one waits for this one */
+			}
+		}
+}
+
+/* ---- decisions, reload, shutdown ---- */
+
+static void take_decisions(Daemon *d)
+{
+	StDecision *v = NULL;
+	size_t n = 0;
+	int r = st_decisions_take(d->store, &v, &n);
+
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "Failed to read decisions: %s", st_errmsg(d->store));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Attempt *a = d->attempts;
+
+		while (a && a->id != v[i].attempt_id)
+			a = a->next;
+		if (!a) {
+			log_msg(LOG_WARNING, "decision on attempt %lld ignored: it is not waiting "
+					     "for approval",
+				(long long)v[i].attempt_id);
+			continue;
+		}
+		attempt_decide(a, v[i].approve, v[i].actor ? v[i].actor : "cli");
+	}
+	st_decisions_free(v, n);
+}
+
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	take_decisions(userdata);
+	return 0;
+}
+
+/*
+ * SIGHUP: config, whitelist and rules are loaded anew; a broken file is
+ * refused with its file:line errors and the old settings stay live.
+ * Attempts in flight keep the settings they started with.
+ */
+static void reload(Daemon *d)
+{
+	_cleanup_(settings_unrefp) Settings *s = NULL;
+	_cleanup_free_ char *errors = NULL, *fixed = NULL;
+	Analyzer *an = NULL;
+	PolicyConfig pc;
+	int r;
+
+	(void)sd_notify(0, "RELOADING=1");
+	r = settings_load(&d->opts.settings, &s, &errors);
+	if (r < 0) {
+		log_msg(LOG_ERR, "Reload refused, the old settings stay live:");
+		for (char *l = errors, *nl; l && *l; l = nl) {
+			nl = strchr(l, '\n');
+			if (nl)
+				*nl++ = '\0';
+			log_msg(LOG_ERR, "  %s", l);
+		}
+		(void)sd_notify(0, "READY=1");
+		return;
+	}
+	r = analyzer_new(d->event, s, &an);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "Reload refused: %m");
+		(void)sd_notify(0, "READY=1");
+		return;
+	}
+	fixed = cfg_unreloadable_changes(dcfg(d), settings_config(s));
+	if (fixed)
+		log_msg(LOG_WARNING, "Reload: %s changed; this takes a restart, ignoring", fixed);
+	analyzer_unref(d->analyzer);
+	d->analyzer = an;
+	settings_unref(d->settings);
+	d->settings = TAKE_PTR(s);
+	daemon_policy_config(dcfg(d), &pc);
+	pol_set_config(d->policy, &pc);
+	log_msg(LOG_INFO, "Reloaded: whitelist %s, provider %s",
+		settings_whitelist_source(d->settings), cfg_provider_name(dcfg(d)->provider));
+	(void)sd_notify(0, "READY=1");
+	daemon_kick(d);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	reload(userdata);
+	return 0;
+}
+
+/*
+ * SIGTERM: no new work; analyses and checks stop, a command that runs
+ * finishes (up to its timeout), attempts are stored as interrupted (those
+ * awaiting approval stay so), then the loop ends with 0.
+ */
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Daemon *d = userdata;
+	bool busy = false;
+
+	(void)s;
+	if (d->stopping)
+		return 0;
+	log_msg(LOG_INFO, "Stopping (signal %u)", si->ssi_signo);
+	(void)sd_notify(0, "STOPPING=1");
+	d->stopping = true;
+	if (d->follower)
+		fl_pause(d->follower);
+	for (Attempt *a = d->attempts, *next; a; a = next) {
+		next = a->next;
+		busy |= attempt_stop(a);
+	}
+	if (!busy)
+		(void)sd_event_exit(d->event, d->exit_code);
+	return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	uint64_t interval = 0;
+
+	(void)userdata;
+	(void)sd_notify(0, "WATCHDOG=1");
+	(void)sd_watchdog_enabled(0, &interval);
+	(void)sd_event_source_set_time(s, usec + interval / 2);
+	(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int on_cleanup(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Daemon *d = userdata;
+	uint64_t deleted = 0, now = daemon_now();
+	int r;
+
+	r = st_cleanup(d->store, now > dcfg(d)->retention_usec ? now - dcfg(d)->retention_usec : 0,
+		       &deleted);
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "Cleanup failed: %s, ignoring", st_errmsg(d->store));
+	else if (deleted > 0)
+		log_msg(LOG_INFO, "Cleanup: %llu old rows removed", (unsigned long long)deleted);
+	(void)sd_event_source_set_time(s, usec + CLEANUP_INTERVAL_USEC);
+	(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* ---- start ---- */
+
+/*
+ * Attempts a crash or restart left behind: those awaiting approval wait on
+ * (their plan vetted again); every other one is marked interrupted, since
+ * what it had done cannot be known for sure.
+ */
+static int recover(Daemon *d)
+{
+	StAttempt *v = NULL;
+	size_t n = 0;
+	int r = st_attempts_unfinished(d->store, &v, &n);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "Failed to read unfinished attempts: %s",
+				 st_errmsg(d->store));
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		char why[256];
+
+		if (v[i].state == AT_AWAITING_APPROVAL) {
+			r = attempt_resume_approval(d, &v[i]);
+			continue;
+		}
+		(void)util_snprintf(why, sizeof why, "Healer restarted while it was %s",
+				    at_state_name(v[i].state));
+		r = st_attempt_transition(d->store, v[i].id, AT_INTERRUPTED, why, daemon_now());
+	}
+	st_attempts_free(v, n);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "Failed to recover attempts: %s", st_errmsg(d->store));
+	return 0;
+}
+
+/* Policy remembers what happened inside its windows, and every escalation. */
+static int replay_policy(Daemon *d)
+{
+	const Config *c = dcfg(d);
+	uint64_t now = daemon_now(), span = c->attempt_window_usec;
+	StAttempt *v = NULL;
+	StEscalation *e = NULL;
+	size_t n = 0, ne = 0;
+	int r;
+
+	if (c->escalate_window_usec > span)
+		span = c->escalate_window_usec;
+	if (span < USEC_PER_HOUR)
+		span = USEC_PER_HOUR;
+	r = st_attempts_since(d->store, now > span ? now - span : 0, &v, &n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (v[i].state == AT_SKIPPED)
+			continue;
+		pol_attempt_started(d->policy, v[i].fingerprint, v[i].unit, v[i].created_usec);
+		if (v[i].state == AT_HEALED || v[i].state == AT_FAILED ||
+		    v[i].state == AT_ESCALATED) {
+			pol_heal_charged(d->policy, NULL, 0, v[i].unit, v[i].created_usec);
+			(void)pol_attempt_ended(d->policy, v[i].fingerprint, v[i].unit,
+						v[i].state == AT_HEALED, v[i].updated_usec);
+		}
+	}
+	st_attempts_free(v, n);
+	if (r >= 0)
+		r = st_escalations(d->store, &e, &ne);
+	for (size_t i = 0; r >= 0 && i < ne; i++)
+		pol_escalate(d->policy, e[i].fingerprint, e[i].unit);
+	if (r >= 0)
+		st_escalations_free(e, ne);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "Failed to read policy history: %s",
+				 st_errmsg(d->store));
+	return 0;
+}
+
+static int open_journal(Daemon *d, JrReader **ret)
+{
+	const Config *c = dcfg(d);
+	JrOpenOptions o = {
+		.source = (JrSource)c->source,
+		.directory = c->source == JR_SOURCE_DIRECTORY ? c->source_arg : NULL,
+		.namespace_name = c->source == JR_SOURCE_NAMESPACE ? c->source_arg : NULL,
+		.max_priority = c->min_priority,
+	};
+
+	return jr_open(&o, ret);
+}
+
+static int start_follower(Daemon *d)
+{
+	const Config *c = dcfg(d);
+	JrReader *reader = NULL;
+	CursorStore *cs;
+	FlOptions fo = {
+		.own_unit = d->opts.own_unit,
+		.lookback_usec = c->lookback_usec,
+		.batch_begin = on_batch_begin,
+		.batch_end = on_batch_end,
+	};
+	int r = open_journal(d, &reader);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "Failed to open the journal (%s%s%s): %m",
+				 c->source == JR_SOURCE_SYSTEM ? "system" : c->source == JR_SOURCE_DIRECTORY ? "directory " : "namespace ",
+				 c->source_arg ? c->source_arg : "", "");
+	cs = st_cursor_store(d->store);
+	if (!cs) {
+		jr_free(reader);
+		return log_errno(LOG_ERR, -ENOMEM, "Out of memory");
+	}
+	r = fl_new(d->event, reader, cs, &fo, on_entry, d, &d->follower);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "Failed to follow the journal: %m");
+	return 0;
+}
+
+static int make_state_dir(Daemon *d)
+{
+	const char *dir = dcfg(d)->state_dir;
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(LOG_ERR, -errno, "Failed to create %s: %m", dir);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_errno(LOG_ERR, -ENOTDIR, "%s is not a folder", dir);
+	d->state_dir = strdup(dir);
+	return d->state_dir ? 0 : -ENOMEM;
+}
+
+static int write_pid_file(Daemon *d)
+{
+	char buf[32];
+	_cleanup_free_ char *tmp = NULL;
+	int fd, n;
+
+	if (asprintf(&d->pid_file, "%s/healer.pid", d->state_dir) < 0 ||
+	    asprintf(&tmp, "%s/.healer.pid.tmp", d->state_dir) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n || close(fd) < 0 || rename(tmp, d->pid_file) < 0) {
+		(void)unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int add_signals(Daemon *d)
+{
+	sigset_t ss;
+	int r;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+		return -errno;
+	r = sd_event_add_signal(d->event, NULL, SIGTERM, on_sigterm, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGINT, on_sigterm, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGUSR1, on_sigusr1, d);
+	return r;
+}
+
+static int add_timers(Daemon *d)
+{
+	uint64_t wd = 0;
+	int r;
+
+	r = sd_event_add_defer(d->event, &d->kick, on_kick, d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d->kick, SD_EVENT_OFF);
+	if (r >= 0)
+		(void)sd_event_source_set_description(d->kick, "analysis-queue");
+	if (r >= 0 && sd_watchdog_enabled(0, &wd) > 0 && wd > 0) {
+		r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, wd / 2,
+					       wd / 20, on_watchdog, d);
+		if (r >= 0)
+			(void)sd_event_source_set_description(d->watchdog, "watchdog");
+	}
+	/* Housekeeping: once at start, then every few hours, with a loose timer. */
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->event, &d->cleanup, CLOCK_MONOTONIC,
+					       USEC_PER_SEC, USEC_PER_MINUTE, on_cleanup, d);
+	if (r >= 0)
+		(void)sd_event_source_set_description(d->cleanup, "retention-cleanup");
+	return r;
+}
+
+/*
+ * The API key lives in this process: no core dumps, and no ptrace or
+ * /proc/PID/mem reads by other processes of the same user.
+ */
+static void harden_process(void)
+{
+	struct rlimit rl = {0, 0};
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+}
+
+static int open_parts(Daemon *d, char **ret_errors)
+{
+	_cleanup_free_ char *why = NULL, *dbpath = NULL;
+	PolicyConfig pc;
+	int r;
+
+	r = make_state_dir(d);
+	if (r < 0)
+		return r;
+	if (asprintf(&dbpath, "%s/healer.db", d->state_dir) < 0)
+		return -ENOMEM;
+	r = st_open(dbpath, &d->store, &why);
+	if (r < 0) {
+		*ret_errors = why ? TAKE_PTR(why) : strdup("cannot open the database");
+		return r;
+	}
+	daemon_policy_config(dcfg(d), &pc);
+	d->policy = pol_new(&pc);
+	if (!d->policy)
+		return -ENOMEM;
+	r = analyzer_new(d->event, d->settings, &d->analyzer);
+	if (r < 0)
+		return r;
+	if (!d->opts.no_bus) {
+		r = unit_bus_open(d->event, &d->bus);
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "No system bus (%m): unit actions are refused, "
+						  "unit checks fail closed");
+	}
+	r = ex_cgroup_setup(d->opts.cgroup_parent, &d->cgroup_parent, &d->cgroup_why);
+	if (r < 0)
+		log_msg(LOG_WARNING, "Commands run in process groups, not cgroups: %s",
+			d->cgroup_why ? d->cgroup_why : strerror(-r));
+	if (dcfg(d)->notify_webhook) {
+		r = notify_new(d->event, dcfg(d)->notify_webhook, &d->notifier);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "Failed to set up the webhook: %m");
+	}
+	return 0;
+}
+
+int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
+{
+	_cleanup_(daemon_freep) Daemon *d = calloc(1, sizeof *d);
+	int r;
+
+	*ret_errors = NULL;
+	if (!d)
+		return -ENOMEM;
+	harden_process();
+	d->opts = *o;
+	d->n_tracked_buckets = DAEMON_TRACK_BUCKETS;
+	d->tracked = calloc(d->n_tracked_buckets, sizeof *d->tracked);
+	d->self_exe = realpath("/proc/self/exe", NULL);
+	if (!d->tracked || !d->self_exe)
+		return -ENOMEM;
+	r = settings_load(&o->settings, &d->settings, ret_errors);
+	if (r < 0)
+		return r;
+	r = sd_event_new(&d->event);
+	if (r >= 0)
+		r = add_signals(d);
+	if (r >= 0)
+		r = add_timers(d);
+	if (r >= 0)
+		r = open_parts(d, ret_errors);
+	if (r >= 0)
+		r = recover(d);
+	if (r >= 0)
+		r = replay_policy(d);
+	if (r >= 0)
+		r = start_follower(d);
+	if (r >= 0 && write_pid_file(d) < 0)
+		log_msg(LOG_WARNING, "Failed to write the pid file; `healer approve` cannot wake "
+				     "this daemon, ignoring");
+	if (r < 0)
+		return r;
+	d->started_mono = daemon_mono();
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+int daemon_run(Daemon *d)
+{
+	int r;
+
+	take_decisions(d);
+	(void)sd_notify(0, "READY=1");
+	status(d, "following the journal; provider %s; commands in %s",
+	       cfg_provider_name(dcfg(d)->provider), d->cgroup_parent ? "cgroups" : "process groups");
+	log_msg(LOG_INFO, "Started: state in %s, whitelist %s, provider %s%s", d->state_dir,
+		settings_whitelist_source(d->settings), cfg_provider_name(dcfg(d)->provider),
+		dcfg(d)->dry_run ? ", dry run" : "");
+	r = sd_event_loop(d->event);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "Event loop failed: %m");
+		return 1;
+	}
+	return r;
+}
+
+Daemon *daemon_free(Daemon *d)
+{
+	if (!d)
+		return NULL;
+	d->stopping = true;
+	while (d->attempts) {
+		Attempt *a = d->attempts;
+
+		d->attempts = a->next == NULL ? NULL : a->next;
+		if (d->attempts)
+			d->attempts->prev = a->prev;
+		attempt_free(a);
+	}
+	free(d->fresh); /* its attempts were on the list */
+	fl_free(d->follower);
+	notify_free(d->notifier);
+	sd_event_source_disable_unref(d->kick);
+	sd_event_source_disable_unref(d->watchdog);
+	sd_event_source_disable_unref(d->cleanup);
+	analyzer_unref(d->analyzer);
+	pol_free(d->policy);
+	st_close(d->store);
+	if (d->pid_file)
+		(void)unlink(d->pid_file);
+	free(d->pid_file);
+	sd_bus_flush_close_unref(d->bus);
+	sd_event_unref(d->event);
+	settings_unref(d->settings);
+	free(d->cgroup_parent);
+	free(d->cgroup_why);
+	free(d->self_exe);
+	free(d->state_dir);
+	free(d->tracked);
+	free(d);
+	return NULL;
+}
