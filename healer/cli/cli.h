@@ -30,6 +30,9 @@ int cli_run(int argc, char **argv);
 /* healer approve|reject ID: a decision on an attempt awaiting approval. */
 int cli_decide(int argc, char **argv);
 
+/* healer history|stats: the store's records, read-only. */
+int cli_history(int argc, char **argv);
+
 /* healer analyze ...: one analysis, vetted, nothing run. */
 int cli_analyze(int argc, char **argv);
 

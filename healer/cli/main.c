@@ -26,6 +26,8 @@ static int usage(FILE *f)
 		"                                 the daemon; --check validates everything and "
 		"prints OK\n"
 		"  approve|reject [-c CONFIG] ID  decide on an attempt awaiting approval\n"
+		"  history [-c CONFIG] [--state STATE] [--limit N] [--offset N] [--json]\n"
+		"  stats [-c CONFIG]              what the daemon recorded\n"
 		"  version                        print the version\n");
 	return f == stderr ? 2 : 0;
 }
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
 		return usage(stdout);
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "history") == 0 || strcmp(argv[1], "stats") == 0)
+		return cli_history(argc - 1, argv + 1);
 	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0)
 		return cli_decide(argc - 1, argv + 1);
 	fprintf(stderr, "healer: unknown command '%s'\n", argv[1]);

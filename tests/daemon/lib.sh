@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: MIT
+# Shared by the daemon tests (tier 1a of TESTING.md): the test runs in a
+# private mount namespace with its own /run and /var/log/journal, where a
+# standalone systemd-journald serves a journal namespace of its own. The
+# daemon follows that namespace; lines are written to its socket. Nothing
+# of the host's journal, /run or units is touched. Source it, then call
+# daemon_init NAME (which re-executes the script inside the namespace).
+set -uo pipefail
+bin=${HEALER_BIN:-build/san/healer}
+progs=${HEALER_PROGS_DIR:-build/san/progs}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case $bin in /*) ;; *) bin=$top/$bin ;; esac
+case $progs in /*) ;; *) progs=$top/$progs ;; esac
+passed=0 failed=0
+hpid=
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+check() { # description, then a command that must succeed
+	local what=$1
+	shift
+	if "$@"; then ok; else bad "$what"; fi
+}
+
+# Re-executes the calling script in a private mount namespace (once).
+daemon_init() {
+	ns=$1
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: a private journald needs root"
+		echo "0 passed, 0 failed"
+		exit 0
+	fi
+	if [ -z "${HEALER_IN_NS:-}" ]; then
+		HEALER_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+	fi
+	tmp=$(mktemp -d "/tmp/healer-$ns-XXXXXX")
+	mount -t tmpfs -o mode=0755 tmpfs /run || exit 2
+	mkdir -p "$tmp/varlog" && [ -d /var/log/journal ] && mount --bind "$tmp/varlog" /var/log/journal
+	mkdir -p "/run/systemd/journald@$ns.conf.d"
+	printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\nRateLimitIntervalSec=0\n' \
+		>"/run/systemd/journald@$ns.conf.d/x.conf"
+	/lib/systemd/systemd-journald "$ns" >"$tmp/journald.log" 2>&1 &
+	jpid=$!
+	trap 'daemon_cleanup' EXIT
+	for _ in $(seq 200); do
+		[ -S "/run/systemd/journal.$ns/socket" ] && break
+		sleep 0.02
+	done
+	[ -S "/run/systemd/journal.$ns/socket" ] || { echo "FAIL: journald did not start"; exit 2; }
+	mkdir -p "$tmp/state"
+}
+
+daemon_cleanup() {
+	[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
+	kill "$jpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+
+# jsend PRIORITY MESSAGE [FIELD=VALUE...]: one entry, written to the namespace's socket.
+jsend() {
+	python3 - "/run/systemd/journal.$ns/socket" "$@" <<'PY'
+import socket, sys
+path, prio, msg = sys.argv[1], sys.argv[2], sys.argv[3]
+fields = ["PRIORITY=" + prio, "MESSAGE=" + msg, "SYSLOG_IDENTIFIER=testapp"] + sys.argv[4:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(("\n".join(fields) + "\n").encode(), path)
+PY
+}
+
+# write_config LINE...: healer.conf for this namespace, the test's whitelist
+# and rules; LINEs go to [healer], $journal_extra to [journal].
+journal_extra=
+write_config() {
+	{
+		printf '[healer]\nstate_dir = %s/state\nwhitelist = %s/whitelist.conf\n' "$tmp" "$tmp"
+		printf 'act_on = all\nsettle = 100ms\nverify_window = 500ms\n'
+		printf '%s\n' "$@"
+		printf '[journal]\nsource = namespace:%s\nlookback = 1min\n%s\n' "$ns" "$journal_extra"
+		printf '[llm]\nprovider = rules\nrules = %s/rules.conf\n' "$tmp"
+	} >"$tmp/healer.conf"
+}
+
+start_healer() {
+	"$bin" run -c "$tmp/healer.conf" --no-bus "$@" >>"$tmp/healer.log" 2>&1 &
+	hpid=$!
+	for _ in $(seq 250); do
+		[ -f "$tmp/state/healer.pid" ] && return 0
+		kill -0 "$hpid" 2>/dev/null || break
+		sleep 0.02
+	done
+	echo "FAIL: healer did not start:" >&2
+	tail -20 "$tmp/healer.log" >&2
+	return 1
+}
+
+stop_healer() { # sends SIGTERM, waits; returns the exit code
+	local rc
+	kill -TERM "$hpid" 2>/dev/null
+	wait "$hpid"
+	rc=$?
+	hpid=
+	return $rc
+}
+
+# q SQL: one query on the store, rows as lines of |-separated values.
+q() {
+	python3 - "$tmp/state/healer.db" "$1" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=5)
+for row in c.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+PY
+}
+
+# wait_for SECONDS SQL WANT: polls until the query prints WANT (events, not a fixed sleep).
+wait_for() {
+	local deadline=$(($(date +%s%N) / 1000000 + $1 * 1000)) got
+	while :; do
+		got=$(q "$2" 2>/dev/null)
+		[ "$got" = "$3" ] && return 0
+		[ $(($(date +%s%N) / 1000000)) -ge "$deadline" ] && break
+		sleep 0.05
+	done
+	echo "wait_for: '$2' gave '$got', want '$3'" >&2
+	return 1
+}
+
+daemon_finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+# history: the store's history as JSON (healer history --json), in $out.
+history() {
+	out=$("$bin" history -c "$tmp/healer.conf" --json --limit 500 2>"$tmp/history.err")
+}
+
+# hist_wait SECONDS PYTHON-EXPR: polls the history until the expression over
+# H (the list of attempts, newest first) is true.
+hist_wait() {
+	local deadline=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	while :; do
+		history
+		if python3 -c 'import json,sys; H=json.loads(sys.argv[1])["history"]; sys.exit(0 if ('"$2"') else 1)' "$out" 2>/dev/null; then
+			return 0
+		fi
+		[ $(($(date +%s%N) / 1000000)) -ge "$deadline" ] && break
+		sleep 0.05
+	done
+	echo "hist_wait: '$2' not true on: $(head -c 1500 <<<"$out") $(cat "$tmp/history.err")" >&2
+	return 1
+}
