@@ -74,7 +74,7 @@ journal_extra=
 write_config() {
 	{
 		printf '[healer]\nstate_dir = %s/state\nwhitelist = %s/whitelist.conf\n' "$tmp" "$tmp"
-		printf 'act_on = all\nsettle = 100ms\nverify_window = 500ms\n'
+		printf 'act_on = all\nsettle = 100ms\nverify_window = 2s\n'
 		printf '%s\n' "$@"
 		printf '[journal]\nsource = namespace:%s\nlookback = 1min\n%s\n' "$ns" "$journal_extra"
 		printf '[llm]\nprovider = rules\nrules = %s/rules.conf\n' "$tmp"
