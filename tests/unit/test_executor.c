@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -1127,6 +1128,8 @@ TEST(test_cgroup_setup_own)
 	util_snprintf(own, sizeof(own), "%s/own", cg_root);
 	util_snprintf(leaf, sizeof(leaf), "%s/daemon", own);
 	CHECK_INT(mkdir(own, 0755), ==, 0);
+	/* Systemd's mark of a Delegate=yes cgroup, which setup asks for where systemd runs. */
+	CHECK_INT(setxattr(own, "trusted.delegate", "1", 1, 0), ==, 0);
 	run_forked(setup_own_child, out, sizeof(out));
 	util_snprintf(expect, sizeof(expect), "setup 0 %s\nself 0::%s/own/daemon\nagain 0 %s\n",
 		      own, rel, own);
