@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
+#include "healer/executor-internal.h"
 
 /*
  * How the loop sees the child.
@@ -30,9 +31,20 @@
  * group with setsid() could hold the pipe open for ever, so after the reap
  * the pipe gets a short drain deadline; what has arrived by then is the
  * output.
+ *
+ * With a cgroup of its own (executor-cgroup.c) the group is the fence and
+ * the process group a courtesy: SIGTERM still goes to the process group
+ * first, but the end of the grace period is cgroup.kill, and so is a leader
+ * that exits while anything else of its command still runs (reported as
+ * leftovers_killed: a command must not leave processes behind). Done then
+ * also waits for cgroup.events to say "populated 0" (an inotify source),
+ * bounded by EMPTY_USEC for a process stuck in the kernel, and the cgroup is
+ * removed before the callback runs.
  */
 
 #define DRAIN_USEC	   (200 * USEC_PER_MSEC)
+#define EMPTY_USEC	   (2 * USEC_PER_SEC)
+#define FREE_EMPTY_USEC	   (1 * USEC_PER_SEC)
 #define TIMER_ACCURACY	   USEC_PER_MSEC
 #define READ_CHUNK	   ((size_t)64 * 1024)
 #define READS_PER_DISPATCH 16
@@ -43,6 +55,7 @@ typedef enum Phase {
 	PHASE_TERM,	/* SIGTERM sent, timer = grace */
 	PHASE_KILLED,	/* SIGKILL sent, timer off, waiting for the exit */
 	PHASE_DRAINING, /* leader reaped, timer = drain deadline */
+	PHASE_EMPTYING, /* output done, cgroup not yet empty, timer = EMPTY_USEC */
 	PHASE_DONE,
 } Phase;
 
@@ -54,6 +67,10 @@ struct ExChild {
 	sd_event_source *pid_source;
 	sd_event_source *out_source;
 	sd_event_source *timer_source;
+	ExCgroup *cg;		    /* NULL: process group only */
+	sd_event_source *cg_source; /* cgroup.events changed */
+	bool cg_populated;	    /* as last read, once the leader is reaped */
+	bool cg_gave_up;	    /* EMPTY_USEC passed with processes still in it */
 	Phase phase;
 	uint64_t start_usec;
 	uint64_t grace_usec;
@@ -135,12 +152,29 @@ static void group_kill(ExChild *c, int sig)
 		(void)kill(-c->pid, sig);
 }
 
+static void cgroup_kill(ExChild *c)
+{
+	if (c->cg && !c->cg->removed)
+		(void)ex_cgroup_kill(c->cg);
+}
+
+static bool cgroup_busy(const ExChild *c)
+{
+	return c->cg && c->cg_populated && !c->cg_gave_up;
+}
+
 static void child_finish_maybe(ExChild *c)
 {
-	if (c->phase == PHASE_DONE || !c->reaped || c->out_fd >= 0)
+	if (c->phase == PHASE_DONE || !c->reaped || c->out_fd >= 0 || cgroup_busy(c))
 		return;
 	c->phase = PHASE_DONE;
 	(void)sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
+	if (c->cg) {
+		c->cg_source = sd_event_source_disable_unref(c->cg_source);
+		/* A cgroup that would not empty stays; ex_child_free() tries again. */
+		if (!c->cg_populated)
+			(void)ex_cgroup_remove(c->cg);
+	}
 	/* Last statement: the callback may free c. */
 	c->done(c, &c->result, c->userdata);
 }
@@ -255,6 +289,25 @@ static void result_set_status(ExResult *r, const siginfo_t *si)
 	}
 }
 
+/*
+ * The leader has exited. Its zombie no longer counts as "populated", so
+ * whatever the cgroup still holds is left over: killed, and reported unless
+ * the timeout's cgroup.kill had already been sent.
+ */
+static void leftovers_kill(ExChild *c)
+{
+	int r;
+
+	if (!c->cg || c->cg->removed)
+		return;
+	r = ex_cgroup_populated(c->cg);
+	if (r == 0)
+		return;
+	if (r > 0 && !c->cg->killed)
+		c->result.leftovers_killed = true;
+	(void)ex_cgroup_kill(c->cg);
+}
+
 static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	ExChild *c = userdata;
@@ -269,10 +322,12 @@ static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 		/* ECHILD: somebody else reaped it (SIGCHLD ignored?); status unknown. */
 		c->result.exit_status = -1;
 		c->reaped = true;
+		leftovers_kill(c);
 	} else if (si.si_pid == 0) {
 		return 0; /* spurious wakeup, not exited yet */
 	} else {
 		result_set_status(&c->result, &si);
+		leftovers_kill(c);
 		group_kill(c, SIGKILL);
 		while (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0 && errno == EINTR)
 			;
@@ -283,11 +338,33 @@ static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 	c->pidfd = safe_close(c->pidfd);
 	c->pidfd = -1;
 
-	if (c->out_fd >= 0) {
+	if (c->cg)
+		c->cg_populated = ex_cgroup_populated(c->cg) != 0;
+	if (c->out_fd >= 0 || cgroup_busy(c)) {
 		c->phase = PHASE_DRAINING;
-		if (timer_arm(c, DRAIN_USEC) < 0)
+		if (timer_arm(c, DRAIN_USEC) < 0) {
 			output_close(c);
+			c->cg_gave_up = true;
+		}
 	}
+	child_finish_maybe(c);
+	return 0;
+}
+
+static int on_cgroup_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	ExChild *c = userdata;
+	int r;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	/* Read (and the inotify queue drained) even when we do not act on it. */
+	r = ex_cgroup_populated(c->cg);
+	/* Until the leader is reaped on_leader_exit() has the say. */
+	if (!c->reaped)
+		return 0;
+	c->cg_populated = r != 0;
 	child_finish_maybe(c);
 	return 0;
 }
@@ -308,17 +385,29 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (timer_arm(c, c->grace_usec) < 0) {
 			/* Cannot wait for the grace period: go straight to the end. */
 			group_kill(c, SIGKILL);
+			cgroup_kill(c);
 			c->phase = PHASE_KILLED;
 		}
 		break;
 	case PHASE_TERM:
 		group_kill(c, SIGKILL);
+		cgroup_kill(c);
 		c->phase = PHASE_KILLED;
 		break;
 	case PHASE_DRAINING:
 		/* An escaped writer holds the pipe: keep what is already there. */
 		(void)output_read(c, READS_PER_DISPATCH);
 		output_close(c);
+		if (cgroup_busy(c)) {
+			c->phase = PHASE_EMPTYING;
+			if (timer_arm(c, EMPTY_USEC) < 0)
+				c->cg_gave_up = true;
+		}
+		child_finish_maybe(c);
+		break;
+	case PHASE_EMPTYING:
+		/* Killed yet still there: stuck in the kernel. Report; free() tries again. */
+		c->cg_gave_up = true;
 		child_finish_maybe(c);
 		break;
 	case PHASE_KILLED:
@@ -384,6 +473,35 @@ static int child_spawn(ExChild *c, char *const argv[], char **envp, int out_fd)
 	return r;
 }
 
+/*
+ * Starts the child, in a cgroup of its own when opts ask for one, and sets
+ * c->pid and c->pidfd.
+ */
+static int child_start(sd_event *e, ExChild *c, char *const argv[], char **envp,
+		       const ExOptions *opts, int out_fd)
+{
+	int r;
+
+	if (!opts || !opts->cgroup_parent) {
+		r = child_spawn(c, argv, envp, out_fd);
+		if (r < 0)
+			return r;
+		c->pidfd = pidfd_open(c->pid, 0);
+		return c->pidfd < 0 ? -errno : 0;
+	}
+	r = ex_cgroup_new(opts->cgroup_parent, opts->memory_max, opts->tasks_max, &c->cg,
+			  &c->result.limits_applied);
+	if (r < 0)
+		return r;
+	c->result.contained = true;
+	r = sd_event_add_io(e, &c->cg_source, c->cg->events_fd, EPOLLIN, on_cgroup_event, c);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(c->cg_source, "child-cgroup");
+	c->start_usec = util_now_usec();
+	return ex_cgroup_spawn(c->cg, argv, envp, out_fd, &c->pid, &c->pidfd);
+}
+
 static int child_new(const ExOptions *opts, ex_done_fn done, void *userdata, ExChild **ret)
 {
 	ExChild *c = calloc(1, sizeof(*c));
@@ -435,15 +553,11 @@ int ex_spawn(sd_event *e, char *const argv[], const ExOptions *opts, ex_done_fn 
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_description(c->out_source, "child-output");
-	r = child_spawn(c, argv, envp, wfd);
+	/* From here on a failure frees c, which kills and reaps the child. */
+	r = child_start(e, c, argv, envp, opts, wfd);
 	if (r < 0)
 		return r;
-	/* From here on a failure frees c, which kills and reaps the child. */
 	wfd = safe_close(wfd);
-	wfd = -1;
-	c->pidfd = pidfd_open(c->pid, 0);
-	if (c->pidfd < 0)
-		return -errno;
 	r = sd_event_add_io(e, &c->pid_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		return r;
@@ -464,8 +578,10 @@ ExChild *ex_child_free(ExChild *c)
 	c->pid_source = sd_event_source_disable_unref(c->pid_source);
 	c->out_source = sd_event_source_disable_unref(c->out_source);
 	c->timer_source = sd_event_source_disable_unref(c->timer_source);
+	c->cg_source = sd_event_source_disable_unref(c->cg_source);
 	if (c->pid > 0 && !c->reaped) {
 		group_kill(c, SIGKILL);
+		cgroup_kill(c);
 		if (c->pidfd >= 0) {
 			siginfo_t si;
 
@@ -477,6 +593,12 @@ ExChild *ex_child_free(ExChild *c)
 		}
 		c->reaped = true;
 	}
+	/* Blocking, but only for a kill to land: the caller wants it gone now. */
+	if (c->cg && !c->cg->removed && ex_cgroup_populated(c->cg) != 0) {
+		cgroup_kill(c);
+		(void)ex_cgroup_wait_empty(c->cg, FREE_EMPTY_USEC);
+	}
+	c->cg = ex_cgroup_free(c->cg);
 	c->pidfd = safe_close(c->pidfd);
 	c->out_fd = safe_close(c->out_fd);
 	free(c->result.output);

@@ -56,6 +56,7 @@ typedef struct ExResult {
 	size_t output_len;	/* bytes in output, at most output_max */
 	bool contained;		/* ran in a cgroup of its own */
 	bool limits_applied;	/* memory_max / tasks_max were written (controllers present) */
+	bool leftovers_killed;	/* the leader exited with others still in its cgroup: killed */
 } ExResult;
 
 /*
@@ -73,15 +74,18 @@ typedef void (*ex_done_fn)(ExChild *c, const ExResult *r, void *userdata);
  * returning. Returns 0, -EINVAL for a bad argument (relative argv[0], bad
  * extra_env entry), -E2BIG for too many extra_env entries, -ENOENT / -EACCES /
  * -ENOEXEC ... when the program cannot be executed (no child is left
- * behind), -ENOMEM, or another -errno from the kernel or sd-event.
+ * behind), -ENOMEM, or another -errno from the kernel or sd-event. With
+ * cgroup_parent, a cgroup that cannot be made is an error too (-ENOENT for a
+ * parent that is gone), never a silent fallback to the process group.
  */
 int ex_spawn(sd_event *e, char *const argv[], const ExOptions *opts, ex_done_fn done,
 	     void *userdata, ExChild **ret);
 
 /*
- * Frees c. On a child that is still running, SIGKILLs its process group and
- * reaps the leader first (blocking only for the kill to land); done is then
- * never called. Accepts NULL; returns NULL.
+ * Frees c. On a child that is still running, SIGKILLs its process group (and
+ * its cgroup) and reaps the leader first (blocking only for the kill to land:
+ * at most about a second for a cgroup to empty); done is then never called.
+ * Removes the child's cgroup if done could not. Accepts NULL; returns NULL.
  */
 ExChild *ex_child_free(ExChild *c);
 

@@ -82,6 +82,7 @@ write_config() {
 }
 
 start_healer() {
+	rm -f "$tmp/state/healer.pid"
 	"$bin" run -c "$tmp/healer.conf" --no-bus "$@" >>"$tmp/healer.log" 2>&1 &
 	hpid=$!
 	for _ in $(seq 250); do

@@ -11,9 +11,12 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -26,7 +29,7 @@
 
 static char tmpdir[PATH_MAX];
 static char p_sleep[PATH_MAX], p_stubborn[PATH_MAX], p_bg[PATH_MAX], p_flood[PATH_MAX],
-	p_env[PATH_MAX];
+	p_env[PATH_MAX], p_escape[PATH_MAX], p_forkbomb[PATH_MAX];
 
 static void info(const char *what, uint64_t usec)
 {
@@ -399,7 +402,8 @@ static void dummy_handler(int sig)
 	(void)sig;
 }
 
-TEST(test_fds_and_signals)
+/* The child's starting state under opts: what test_fds_and_signals checks. */
+static void check_child_state(const ExOptions *opts)
 {
 	static const int blocked[] = {SIGTERM, SIGUSR1, SIGCHLD, SIGHUP, SIGINT, SIGALRM};
 	struct sigaction ign = {.sa_handler = SIG_IGN}, hnd = {.sa_handler = dummy_handler};
@@ -426,7 +430,7 @@ TEST(test_fds_and_signals)
 	sigaction(SIGPIPE, &ign, &old_pipe);
 	sigaction(SIGUSR2, &hnd, &old_usr2);
 
-	CHECK_INT(ex_run((char *[]){p_env, NULL}, NULL, &r), ==, 0);
+	CHECK_INT(ex_run((char *[]){p_env, NULL}, opts, &r), ==, 0);
 
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);
@@ -454,6 +458,11 @@ TEST(test_fds_and_signals)
 		fprintf(stderr, "--- ex_env said:\n%s---\n", r.output ? r.output : "");
 	ex_result_done(&r);
 	check_no_children();
+}
+
+TEST(test_fds_and_signals)
+{
+	check_child_state(NULL);
 }
 
 TEST(test_free_running)
@@ -671,6 +680,477 @@ TEST(test_builtin_drop_caches)
 	CHECK_INT(access(path, F_OK), ==, -1); /* never created */
 }
 
+/*
+ * Cgroups. The test makes one cgroup of its own, healer-test-PID, directly
+ * under the host's cgroup v2 root (/sys/fs/cgroup/unified on a hybrid
+ * system, /sys/fs/cgroup on a unified one). Only processes the test starts
+ * go in there: the test process itself never moves, nothing else is
+ * touched, and the directory is removed at the end. A private cgroup2
+ * mount would change nothing: it shows the same hierarchy, with the same
+ * controllers (on a hybrid system memory and pids stay with v1).
+ */
+static char cg_mount[PATH_MAX], cg_root[PATH_MAX];
+
+static bool cg_init(void)
+{
+	static const char *const mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+
+	for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
+		struct statfs sf;
+
+		if (statfs(mounts[i], &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
+			continue;
+		util_snprintf(cg_mount, sizeof(cg_mount), "%s", mounts[i]);
+		util_snprintf(cg_root, sizeof(cg_root), "%s/healer-test-%d", mounts[i],
+			      (int)getpid());
+		if (mkdir(cg_root, 0755) == 0)
+			return true;
+		printf("SKIP cgroup tests: cannot create %s: %s\n", cg_root, strerror(errno));
+		cg_root[0] = '\0';
+		return false;
+	}
+	printf("SKIP cgroup tests: no cgroup v2 file system mounted\n");
+	return false;
+}
+
+/* How many entries of cg_root (or of dir) start with prefix; name of the last one. */
+static int cg_entries(const char *dir, const char *prefix, char *last, size_t last_len)
+{
+	DIR *d = opendir(dir ? dir : cg_root);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	for (struct dirent *de; (de = readdir(d));)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+			n++;
+			if (last)
+				util_snprintf(last, last_len, "%s", de->d_name);
+		}
+	closedir(d);
+	return n;
+}
+
+static bool read_small(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static bool write_small(const char *path, const char *value)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	return fd >= 0 && write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+}
+
+typedef struct GcRun {
+	bool done;
+	ExResult r;
+	pid_t gc;
+	bool gc_alive_at_done;
+} GcRun;
+
+static void gc_done(ExChild *c, const ExResult *r, void *userdata)
+{
+	GcRun *g = userdata;
+
+	(void)c;
+	g->done = true;
+	g->r = *r;
+	g->r.output = strdup(r->output);
+	g->gc = pid_after(r->output, "grandchild ");
+	g->gc_alive_at_done = g->gc > 0 && pid_alive(g->gc);
+}
+
+/*
+ * ex_run() with one more fact: whether the grandchild the program reported
+ * was still alive when done ran (ex_run() itself frees the child, and with
+ * it kills whatever is left, before it returns).
+ */
+static void run_gc(char *const argv[], const ExOptions *o, GcRun *g)
+{
+	sd_event *e = NULL;
+	ExChild *c = NULL;
+	int r = 0;
+
+	*g = (GcRun){0};
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	CHECK_INT(ex_spawn(e, argv, o, gc_done, g, &c), ==, 0);
+	while (c && !g->done && r >= 0)
+		r = sd_event_run(e, UINT64_MAX);
+	CHECK_INT(r, >=, 0);
+	CHECK_INT(g->gc, >, 0);
+	ex_child_free(c);
+	sd_event_unref(e);
+}
+
+TEST(test_cgroup_setup_override)
+{
+	char *parent = NULL, *why = NULL, missing[PATH_MAX];
+
+	CHECK_INT(ex_cgroup_setup(cg_root, &parent, &why), ==, 0);
+	CHECK_STR(parent, cg_root);
+	CHECK(why == NULL);
+	free(parent);
+	parent = NULL;
+	CHECK_INT(cg_entries(NULL, "healer-probe-", NULL, 0), ==, 0);
+
+	CHECK_INT(ex_cgroup_setup(tmpdir, &parent, &why), ==, -EINVAL);
+	CHECK_CONTAINS(why, "is not in a cgroup v2 file system");
+	CHECK(parent == NULL);
+	free(why);
+	why = NULL;
+	CHECK_INT(ex_cgroup_setup("sys/fs/cgroup", &parent, &why), ==, -EINVAL);
+	CHECK_CONTAINS(why, "not an absolute path");
+	free(why);
+	why = NULL;
+	util_snprintf(missing, sizeof(missing), "%s/no-such-cgroup", cg_root);
+	CHECK_INT(ex_cgroup_setup(missing, &parent, &why), ==, -ENOENT);
+	CHECK_CONTAINS(why, "no-such-cgroup");
+	free(why);
+	CHECK(parent == NULL);
+	CHECK_INT(ex_cgroup_setup(cg_root, NULL, NULL), ==, -EINVAL);
+}
+
+TEST(test_cgroup_timeout)
+{
+	ExOptions o = {
+		.timeout_usec = 300 * MSEC, .grace_usec = 200 * MSEC, .cgroup_parent = cg_root};
+	ExResult r = {0};
+	GcRun g;
+	pid_t gc;
+
+	/* setsid() and a double fork: out of the process group, not out of the cgroup. */
+	run_gc((char *[]){p_escape, "stay", NULL}, &o, &g);
+	info("escaped, cgroup (300+200 ms)", g.r.duration_usec);
+	CHECK(g.r.timed_out);
+	CHECK(g.r.contained);
+	CHECK(!g.r.limits_applied);
+	CHECK(!g.r.leftovers_killed); /* ended by the timeout, not left over */
+	CHECK_INT(g.r.term_signal, ==, SIGKILL);
+	CHECK_INT(g.r.duration_usec, >=, 500 * MSEC);
+	CHECK_INT(g.r.duration_usec, <, 2000 * MSEC);
+	/* Gone by the time done runs, and its cgroup with it. */
+	CHECK(!g.gc_alive_at_done);
+	CHECK(!pid_alive(g.gc));
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+	ex_result_done(&g.r);
+	check_no_children();
+
+	/* The same without a cgroup: the process group kill misses the grandchild. */
+	o.cgroup_parent = NULL;
+	CHECK_INT(ex_run((char *[]){p_escape, "stay", NULL}, &o, &r), ==, 0);
+	CHECK(r.timed_out);
+	CHECK(!r.contained);
+	CHECK_INT(r.term_signal, ==, SIGKILL);
+	gc = pid_after(r.output, "grandchild ");
+	CHECK_INT(gc, >, 0);
+	CHECK_(gc > 0 && pid_alive(gc), "process group only: grandchild %d expected alive", gc);
+	if (gc > 0 && pid_alive(gc))
+		kill(gc, SIGKILL);
+	CHECK(gc > 0 && wait_gone(gc, false, 2000));
+	ex_result_done(&r);
+	check_no_children();
+}
+
+TEST(test_cgroup_leftovers)
+{
+	ExOptions o = {.cgroup_parent = cg_root};
+	char expect[PATH_MAX];
+	ExResult r = {0};
+	uint64_t t0 = util_now_usec(), wall;
+	GcRun g;
+
+	/* The leader exits 0 at once; its escaped grandchild holds the pipe. */
+	run_gc((char *[]){p_escape, NULL}, &o, &g);
+	wall = util_now_usec() - t0;
+	info("leftover killed (wall)", wall);
+	CHECK_INT(g.r.exit_status, ==, 0);
+	CHECK(!g.r.timed_out);
+	CHECK(g.r.contained);
+	CHECK(g.r.leftovers_killed);
+	CHECK(!g.gc_alive_at_done);
+	/* Killed, so the pipe closes: no waiting for the drain deadline. */
+	CHECK_INT(wall, <, 2000 * MSEC);
+	ex_result_done(&g.r);
+
+	/* A background child still in the group counts as left over too. */
+	run_gc((char *[]){p_bg, NULL}, &o, &g);
+	CHECK_INT(g.r.exit_status, ==, 0);
+	CHECK(g.r.leftovers_killed);
+	CHECK(!g.gc_alive_at_done);
+	ex_result_done(&g.r);
+
+	/* A command that leaves nothing behind is not reported. */
+	CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &o, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK(r.contained);
+	CHECK(!r.leftovers_killed);
+	ex_result_done(&r);
+
+	/* And the child really is where it should be. */
+	util_snprintf(expect, sizeof(expect), "0::%s/cmd-%d-", cg_root + strlen(cg_mount),
+		      (int)getpid());
+	CHECK_INT(ex_run((char *[]){"/bin/cat", "/proc/self/cgroup", NULL}, &o, &r), ==, 0);
+	CHECK_CONTAINS(r.output, expect);
+	ex_result_done(&r);
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+	check_no_children();
+}
+
+TEST(test_cgroup_exec_errors)
+{
+	ExOptions o = {.cgroup_parent = cg_root};
+	char noexec[PATH_MAX], missing[PATH_MAX];
+	ExResult r = {.exit_status = 77};
+	sd_event *e = NULL;
+	ExChild *c = NULL;
+	bool called = false;
+
+	util_snprintf(noexec, sizeof(noexec), "%s/not-executable", tmpdir);
+	CHECK_INT(ex_run((char *[]){"/nonexistent/healer-test", NULL}, &o, &r), ==, -ENOENT);
+	CHECK_INT(ex_run((char *[]){noexec, NULL}, &o, &r), ==, -EACCES);
+	CHECK_INT(ex_run((char *[]){tmpdir, NULL}, &o, &r), ==, -EACCES);
+	CHECK_INT(r.exit_status, ==, 77);
+	check_no_children();
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+
+	/* No cgroup, no command: never a silent fallback to the process group. */
+	util_snprintf(missing, sizeof(missing), "%s/no-such-cgroup", cg_root);
+	o.cgroup_parent = missing;
+	CHECK_INT(ex_run((char *[]){p_sleep, NULL}, &o, &r), ==, -ENOENT);
+	o.cgroup_parent = "relative/cgroup";
+	CHECK_INT(ex_run((char *[]){p_sleep, NULL}, &o, &r), ==, -EINVAL);
+	check_no_children();
+
+	o.cgroup_parent = cg_root;
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){"/nonexistent/x", NULL}, &o, done_flag, &called, &c), ==,
+		  -ENOENT);
+	CHECK(c == NULL);
+	CHECK(!called);
+	sd_event_unref(e);
+	check_no_children();
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+}
+
+TEST(test_cgroup_child_state)
+{
+	ExOptions o = {.cgroup_parent = cg_root};
+
+	/* Born by clone3() rather than posix_spawn(): the same clean slate. */
+	check_child_state(&o);
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+}
+
+TEST(test_cgroup_free_running)
+{
+	ExOptions o = {.cgroup_parent = cg_root};
+	char name[256], procs_path[PATH_MAX], procs[4096];
+	pid_t pids[8];
+	size_t n = 0;
+	sd_event *e = NULL;
+	ExChild *c = NULL;
+	bool called = false;
+	uint64_t t0 = util_now_usec();
+
+	CHECK_INT(sd_event_new(&e), >=, 0);
+	CHECK_INT(ex_spawn(e, (char *[]){p_escape, "stay", NULL}, &o, done_flag, &called, &c), ==,
+		  0);
+	CHECK_INT(cg_entries(NULL, "cmd-", name, sizeof(name)), ==, 1);
+	util_snprintf(procs_path, sizeof(procs_path), "%s/%s/cgroup.procs", cg_root, name);
+	/* Until leader and grandchild are both in (the middle child has exited). */
+	while (util_now_usec() - t0 < 2 * USEC_PER_SEC) {
+		(void)sd_event_run(e, 10 * MSEC);
+		if (read_small(procs_path, procs, sizeof(procs)) && count(procs, "\n") == 2)
+			break;
+	}
+	CHECK_INT(count(procs, "\n"), ==, 2);
+	for (char *p = procs; *p && n < ELEMENTSOF(pids); p = strchr(p, '\n') + 1)
+		pids[n++] = (pid_t)strtol(p, NULL, 10);
+	CHECK(ex_child_free(c) == NULL);
+	for (size_t i = 0; i < n; i++)
+		CHECK_(!pid_alive(pids[i]), "pid %d of the freed command still alive", pids[i]);
+	CHECK(!called);
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+	check_no_children();
+	sd_event_unref(e);
+}
+
+static bool list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+TEST(test_cgroup_limits)
+{
+	const char *env[] = {"ASAN_OPTIONS=detect_leaks=0", NULL};
+	ExOptions o = {.cgroup_parent = cg_root, .tasks_max = 8, .extra_env = env};
+	char path[PATH_MAX], offered[1024];
+	ExResult r = {0};
+	bool pids, memory;
+
+	util_snprintf(path, sizeof(path), "%s/cgroup.controllers", cg_root);
+	CHECK(read_small(path, offered, sizeof(offered)));
+	pids = list_has(offered, "pids");
+	memory = list_has(offered, "memory");
+	printf("INFO cgroup v2 controllers offered here: %s", offered[0] ? offered : "none\n");
+
+	/* Asked for, but not enabled in the parent: run, and say the limits are not there. */
+	CHECK_INT(ex_run((char *[]){p_forkbomb, "20", NULL}, &o, &r), ==, 0);
+	CHECK_INT(r.exit_status, ==, 0);
+	CHECK(r.contained);
+	CHECK(!r.limits_applied);
+	CHECK_CONTAINS(r.output, "forked 20\n");
+	ex_result_done(&r);
+	o.tasks_max = 0;
+	o.memory_max = 256ULL << 20;
+	CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &o, &r), ==, 0);
+	CHECK(!r.limits_applied);
+	ex_result_done(&r);
+	o.memory_max = 0;
+	CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &o, &r), ==, 0);
+	CHECK(!r.limits_applied); /* nothing asked for */
+	ex_result_done(&r);
+
+	util_snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_root);
+	if (memory) {
+		CHECK(write_small(path, "+memory"));
+		o.memory_max = 256ULL << 20;
+		CHECK_INT(ex_run((char *[]){"/bin/true", NULL}, &o, &r), ==, 0);
+		CHECK(r.limits_applied);
+		ex_result_done(&r);
+		o.memory_max = 0;
+	}
+	if (!pids) {
+		printf("INFO pids not offered to cgroup v2 here: fork bomb under tasks_max not "
+		       "run\n");
+		check_no_children();
+		return;
+	}
+	CHECK(write_small(path, "+pids"));
+	o.tasks_max = 8;
+	CHECK_INT(ex_run((char *[]){p_forkbomb, "64", NULL}, &o, &r), ==, 0);
+	CHECK(r.limits_applied);
+	CHECK_CONTAINS(r.output, "fork failed: Resource temporarily unavailable\n");
+	CHECK(r.output && strtol(r.output + strlen("forked "), NULL, 10) < 8);
+	CHECK(r.leftovers_killed);
+	ex_result_done(&r);
+	check_no_children();
+	CHECK_INT(cg_entries(NULL, "cmd-", NULL, 0), ==, 0);
+}
+
+/* In a forked child moved into cg_root/own: ex_cgroup_setup() the daemon's way. */
+static _Noreturn void setup_own_child(int fd)
+{
+	char own[PATH_MAX], pid[32], self[1024];
+	char *parent = NULL, *again = NULL, *why = NULL;
+	ExOptions o = {0};
+	ExResult r = {0};
+	int rc;
+
+	util_snprintf(own, sizeof(own), "%s/own/cgroup.procs", cg_root);
+	util_snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (!write_small(own, pid))
+		_exit(3);
+	rc = ex_cgroup_setup(NULL, &parent, &why);
+	dprintf(fd, "setup %d %s\n", rc, parent ? parent : why ? why : "-");
+	read_small("/proc/self/cgroup", self, sizeof(self));
+	dprintf(fd, "self %s", strstr(self, "0::") ? strstr(self, "0::") : "none\n");
+	rc = ex_cgroup_setup(NULL, &again, &why);
+	dprintf(fd, "again %d %s\n", rc, again ? again : why ? why : "-");
+	o.cgroup_parent = parent;
+	rc = parent ? ex_run((char *[]){"/bin/cat", "/proc/self/cgroup", NULL}, &o, &r) : -1;
+	dprintf(fd, "cmd %d %s", rc, r.output ? r.output : "-\n");
+	_exit(0);
+}
+
+/* In a forked child left where the test runs (the root cgroup). */
+static _Noreturn void setup_root_child(int fd)
+{
+	char *parent = NULL, *why = NULL;
+	int rc = ex_cgroup_setup(NULL, &parent, &why);
+
+	dprintf(fd, "setup %d %s\n", rc, parent ? parent : why ? why : "-");
+	_exit(0);
+}
+
+static void run_forked(void (*fn)(int fd), char *out, size_t len)
+{
+	int fds[2], status = -1;
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	out[0] = '\0';
+	CHECK_INT(pipe2(fds, O_CLOEXEC), ==, 0);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		fn(fds[1]);
+	}
+	close(fds[1]);
+	while (used + 1 < len && (n = read(fds[0], out + used, len - 1 - used)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fds[0]);
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK_INT(status, ==, 0);
+}
+
+static bool own_cgroup_is_root(void)
+{
+	char self[4096];
+
+	return read_small("/proc/self/cgroup", self, sizeof(self)) && strstr(self, "0::/\n");
+}
+
+TEST(test_cgroup_setup_own)
+{
+	char own[PATH_MAX], leaf[PATH_MAX], expect[PATH_MAX * 2], out[8192];
+	const char *rel = cg_root + strlen(cg_mount);
+
+	util_snprintf(own, sizeof(own), "%s/own", cg_root);
+	util_snprintf(leaf, sizeof(leaf), "%s/daemon", own);
+	CHECK_INT(mkdir(own, 0755), ==, 0);
+	/* Systemd's mark of a Delegate=yes cgroup, which setup asks for where systemd runs. */
+	CHECK_INT(setxattr(own, "trusted.delegate", "1", 1, 0), ==, 0);
+	run_forked(setup_own_child, out, sizeof(out));
+	util_snprintf(expect, sizeof(expect), "setup 0 %s\nself 0::%s/own/daemon\nagain 0 %s\n",
+		      own, rel, own);
+	CHECK_CONTAINS(out, expect);
+	CHECK_CONTAINS(out, "\ncmd 0 ");
+	util_snprintf(expect, sizeof(expect), "\n0::%s/own/cmd-", rel);
+	CHECK_CONTAINS(out, expect);
+	/* Empty once the child has exited: the command's cgroup was removed. */
+	CHECK_INT(cg_entries(own, "cmd-", NULL, 0), ==, 0);
+	CHECK_INT(rmdir(leaf), ==, 0);
+	CHECK_INT(rmdir(own), ==, 0);
+
+	if (!own_cgroup_is_root()) {
+		printf("INFO not in the root cgroup: its refusal not tried\n");
+		return;
+	}
+	run_forked(setup_root_child, out, sizeof(out));
+	CHECK_CONTAINS(out, "setup -1 runs in the root cgroup");
+	CHECK(own_cgroup_is_root());
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -686,11 +1166,10 @@ static bool progs_init(const char *argv0)
 	struct {
 		char *buf;
 		const char *name;
-	} progs[] = {{p_sleep, "ex_sleep"},
-		     {p_stubborn, "ex_stubborn"},
-		     {p_bg, "ex_bg"},
-		     {p_flood, "ex_flood"},
-		     {p_env, "ex_env"}};
+	} progs[] = {
+		{p_sleep, "ex_sleep"},	    {p_stubborn, "ex_stubborn"}, {p_bg, "ex_bg"},
+		{p_flood, "ex_flood"},	    {p_env, "ex_env"},		 {p_escape, "ex_escape"},
+		{p_forkbomb, "ex_forkbomb"}};
 
 	if (env && *env) {
 		if (!realpath(env, dir))
@@ -783,6 +1262,18 @@ int main(int argc, char **argv)
 	RUN(test_builtin_chmod_x);
 	RUN(test_builtin_drop_caches);
 	RUN(test_builtin_in_child);
+	if (cg_init()) {
+		RUN(test_cgroup_setup_override);
+		RUN(test_cgroup_timeout);
+		RUN(test_cgroup_leftovers);
+		RUN(test_cgroup_exec_errors);
+		RUN(test_cgroup_child_state);
+		RUN(test_cgroup_free_running);
+		RUN(test_cgroup_limits);
+		RUN(test_cgroup_setup_own);
+		harness_current = "cgroup cleanup";
+		CHECK_(rmdir(cg_root) == 0, "rmdir %s: %s", cg_root, strerror(errno));
+	}
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_(access(tmpdir, F_OK) < 0, "temp dir %s left behind", tmpdir);
