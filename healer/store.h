@@ -79,9 +79,9 @@ CursorStore *st_cursor_store(Store *s);
 
 typedef struct StIncident {
 	uint64_t fingerprint;
-	const char *unit;	/* trusted, may be NULL */
-	const char *identifier; /* may be NULL */
-	const char *source;	/* "journal", "manual", "injected" */
+	const char *unit;	  /* trusted, may be NULL */
+	const char *identifier;	  /* may be NULL */
+	const char *source;	  /* "journal", "manual", "injected" */
 	const char *source_class; /* "service", "kernel", "user-unit", "session", "unitless" */
 	int priority;
 	const char *message; /* cleaned text */
@@ -185,8 +185,7 @@ int st_decisions_take(Store *s, StDecision **ret, size_t *ret_n);
 void st_decisions_free(StDecision *d, size_t n);
 
 /* An audit record: actor ("api", "cli", "daemon"), what ("approve", ...), detail. */
-int st_audit(Store *s, const char *actor, const char *what, const char *detail,
-	     uint64_t now_usec);
+int st_audit(Store *s, const char *actor, const char *what, const char *detail, uint64_t now_usec);
 
 /* Deletes what is older than before_usec (attempts in a final state, their rows). */
 int st_cleanup(Store *s, uint64_t before_usec, uint64_t *ret_deleted);
