@@ -140,8 +140,8 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
 	if (to == AT_HEALED || to == AT_FAILED) {
-		bool escalate = pol_attempt_ended(d->policy, a->fingerprint, a->unit,
-						  to == AT_HEALED, now);
+		bool escalate =
+			pol_attempt_ended(d->policy, a->fingerprint, a->unit, to == AT_HEALED, now);
 
 		if (a->plan_json)
 			(void)st_knowledge_record(d->store, a->fingerprint, a->plan_json,
@@ -216,8 +216,8 @@ static void on_analysis(Analysis *an, void *userdata)
 	a->provider = strdup(x->provider ? x->provider : "rules");
 	if (a->plan->accepted && a->plan->n_commands > 0)
 		a->plan_json = plan_to_json(a->plan);
-	(void)st_attempt_set_analysis(a->d->store, a->id, x->provider, x->model,
-				      a->plan->diagnosis, a->plan_json, x->reply);
+	(void)st_attempt_set_analysis(a->d->store, a->id, x->provider, x->model, a->plan->diagnosis,
+				      a->plan_json, x->reply);
 	if (x->error)
 		log_msg(LOG_WARNING, "attempt %lld: %s%s", (long long)a->id, x->error,
 			x->fallback ? "; the offline rules answered" : "");
@@ -301,9 +301,8 @@ static void on_requires(const ChkResult *res, size_t n, bool all_hold, void *use
 	if (!all_hold) {
 		for (size_t i = 0; i < n; i++)
 			if (res[i].verdict != CHK_HOLDS) {
-				(void)util_snprintf(why, sizeof why,
-						    "%s: precondition '%s' %s: %s", c->action,
-						    c->requires[i].text,
+				(void)util_snprintf(why, sizeof why, "%s: precondition '%s' %s: %s",
+						    c->action, c->requires[i].text,
 						    res[i].verdict == CHK_FAILS
 							    ? "does not hold"
 							    : "could not be judged",
@@ -332,8 +331,8 @@ static void on_unit(int r, const UnitInfo *u, const char *error, void *userdata)
 	}
 	refusal = unit_refusal(u, wl(a), buf, sizeof buf);
 	if (refusal) {
-		(void)util_snprintf(why, sizeof why, "%s: unit %s refused: %s", c->action,
-				    c->unit, refusal);
+		(void)util_snprintf(why, sizeof why, "%s: unit %s refused: %s", c->action, c->unit,
+				    refusal);
 		gate_cb_for(a)(a, false, why);
 		return;
 	}
@@ -359,8 +358,8 @@ static void gate_unit(Attempt *a)
 	}
 	r = unit_query(a->d->bus, c->unit, on_unit, a, &a->uq);
 	if (r < 0) {
-		(void)util_snprintf(why, sizeof why, "%s: cannot ask about unit %s: %s",
-				    c->action, c->unit, strerror(-r));
+		(void)util_snprintf(why, sizeof why, "%s: cannot ask about unit %s: %s", c->action,
+				    c->unit, strerror(-r));
 		gate_cb_for(a)(a, false, why);
 	}
 }
@@ -524,8 +523,7 @@ void attempt_unit_free(Attempt *a)
 	start_executing(a);
 }
 
-static void record_command(Attempt *a, const WlCommand *c, const ExResult *res,
-			   const char *reason)
+static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, const char *reason)
 {
 	_cleanup_free_ char *clean = NULL, *redacted = NULL;
 	StCommand sc = {
@@ -552,8 +550,8 @@ static void record_command(Attempt *a, const WlCommand *c, const ExResult *res,
 			sc.output = "(output withheld: it could not be redacted)";
 	}
 	if (st_command_add(a->d->store, &sc) < 0)
-		log_msg(LOG_ERR, "attempt %lld: failed to store command %zu: %s",
-			(long long)a->id, a->next_cmd + 1, st_errmsg(a->d->store));
+		log_msg(LOG_ERR, "attempt %lld: failed to store command %zu: %s", (long long)a->id,
+			a->next_cmd + 1, st_errmsg(a->d->store));
 }
 
 static void on_command_done(ExChild *child, const ExResult *res, void *userdata)
@@ -697,13 +695,13 @@ static void check_symptoms(Attempt *a)
 	int r;
 
 	if (n == 0) {
-		attempt_finish(a, AT_HEALED, "verified: the checks hold and the error did not recur");
+		attempt_finish(a, AT_HEALED,
+			       "verified: the checks hold and the error did not recur");
 		return;
 	}
 	r = chk_run(a->d->event, checks, n, &o, on_symptoms, a, &a->chk);
 	if (r < 0)
-		attempt_finish(a, AT_FAILED, "the symptoms could not be checked: %s",
-			       strerror(-r));
+		attempt_finish(a, AT_FAILED, "the symptoms could not be checked: %s", strerror(-r));
 }
 
 static void wait_window(Attempt *a)
@@ -712,8 +710,8 @@ static void wait_window(Attempt *a)
 	int r;
 
 	a->timer = sd_event_source_disable_unref(a->timer);
-	r = sd_event_add_time(a->d->event, &a->timer, CLOCK_MONOTONIC, end,
-			      ATTEMPT_TIMER_ACCURACY, on_window_end, a);
+	r = sd_event_add_time(a->d->event, &a->timer, CLOCK_MONOTONIC, end, ATTEMPT_TIMER_ACCURACY,
+			      on_window_end, a);
 	if (r < 0) {
 		attempt_finish(a, AT_FAILED, "no verify timer: %s", strerror(-r));
 		return;

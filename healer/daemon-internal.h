@@ -18,8 +18,8 @@
 #include "healer/units.h"
 #include "common/util.h"
 
-#define DAEMON_TRACK_MAX     10000 /* open incidents remembered for folding */
-#define DAEMON_TRACK_BUCKETS 32768 /* a power of two, above twice the maximum */
+#define DAEMON_TRACK_MAX       10000 /* open incidents remembered for folding */
+#define DAEMON_TRACK_BUCKETS   32768 /* a power of two, above twice the maximum */
 #define ATTEMPT_TIMER_ACCURACY USEC_PER_MSEC
 
 typedef struct Attempt Attempt;
@@ -48,7 +48,7 @@ struct Attempt {
 	uint64_t entry_usec;
 	PolSource source;
 	bool vouched;
-	bool queued; /* waiting for an analysis slot */
+	bool queued;	   /* waiting for an analysis slot */
 	bool waiting_unit; /* waiting until no other attempt acts on its unit */
 	bool dry_run;
 
@@ -57,14 +57,14 @@ struct Attempt {
 	char *plan_json;
 	char *provider;
 	size_t next_cmd;
-	bool gate_all;	     /* checking every command's gate (approval, dry run) */
-	bool symptom_check;  /* the last look: symptoms must be gone */
+	bool gate_all;	    /* checking every command's gate (approval, dry run) */
+	bool symptom_check; /* the last look: symptoms must be gone */
 	ChkRun *chk;
 	UnitQuery *uq;
 	ExChild *child;
 	uint64_t cmd_started;
 	sd_event_source *timer; /* settle, verify window, approval expiry */
-	uint64_t done_realtime;	/* when the last command finished (realtime µs) */
+	uint64_t done_realtime; /* when the last command finished (realtime µs) */
 	uint64_t done_mono;
 	bool recurred;
 	bool acting; /* holds its unit (executing or verifying) */

@@ -253,8 +253,9 @@ static int on_batch_end(const char *cursor, void *userdata)
 		r = st_batch_commit(d->store, cursor);
 	if (r < 0) {
 		st_batch_rollback(d->store);
-		log_errno(LOG_ERR, r, "Failed to commit a journal batch (%s); stopping so that a "
-				      "restart reads it again",
+		log_errno(LOG_ERR, r,
+			  "Failed to commit a journal batch (%s); stopping so that a "
+			  "restart reads it again",
 			  st_errmsg(d->store));
 		for (size_t i = 0; i < d->n_fresh; i++)
 			daemon_attempt_gone(d, d->fresh[i]);
@@ -290,7 +291,8 @@ static int on_kick(sd_event_source *s, void *userdata)
 	Daemon *d = userdata;
 
 	(void)s;
-	while (!d->stopping && d->n_queued > 0 && d->n_analyzing < dcfg(d)->max_concurrent_analyses) {
+	while (!d->stopping && d->n_queued > 0 &&
+	       d->n_analyzing < dcfg(d)->max_concurrent_analyses) {
 		Attempt *a = d->attempts;
 
 		while (a && !a->queued)
@@ -380,8 +382,9 @@ static void take_decisions(Daemon *d)
 		while (a && a->id != v[i].attempt_id)
 			a = a->next;
 		if (!a) {
-			log_msg(LOG_WARNING, "decision on attempt %lld ignored: it is not waiting "
-					     "for approval",
+			log_msg(LOG_WARNING,
+				"decision on attempt %lld ignored: it is not waiting "
+				"for approval",
 				(long long)v[i].attempt_id);
 			continue;
 		}
@@ -609,7 +612,9 @@ static int start_follower(Daemon *d)
 
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "Failed to open the journal (%s%s%s): %m",
-				 c->source == JR_SOURCE_SYSTEM ? "system" : c->source == JR_SOURCE_DIRECTORY ? "directory " : "namespace ",
+				 c->source == JR_SOURCE_SYSTEM	    ? "system"
+				 : c->source == JR_SOURCE_DIRECTORY ? "directory "
+								    : "namespace ",
 				 c->source_arg ? c->source_arg : "", "");
 	cs = st_cursor_store(d->store);
 	if (!cs) {
@@ -695,8 +700,8 @@ static int add_timers(Daemon *d)
 	}
 	/* Housekeeping: once at start, then every few hours, with a loose timer. */
 	if (r >= 0)
-		r = sd_event_add_time_relative(d->event, &d->cleanup, CLOCK_MONOTONIC,
-					       USEC_PER_SEC, USEC_PER_MINUTE, on_cleanup, d);
+		r = sd_event_add_time_relative(d->event, &d->cleanup, CLOCK_MONOTONIC, USEC_PER_SEC,
+					       USEC_PER_MINUTE, on_cleanup, d);
 	if (r >= 0)
 		(void)sd_event_source_set_description(d->cleanup, "retention-cleanup");
 	return r;
@@ -740,8 +745,9 @@ static int open_parts(Daemon *d, char **ret_errors)
 	if (!d->opts.no_bus) {
 		r = unit_bus_open(d->event, &d->bus);
 		if (r < 0)
-			log_errno(LOG_WARNING, r, "No system bus (%m): unit actions are refused, "
-						  "unit checks fail closed");
+			log_errno(LOG_WARNING, r,
+				  "No system bus (%m): unit actions are refused, "
+				  "unit checks fail closed");
 	}
 	r = ex_cgroup_setup(d->opts.cgroup_parent, &d->cgroup_parent, &d->cgroup_why);
 	if (r < 0)
@@ -803,7 +809,8 @@ int daemon_run(Daemon *d)
 	take_decisions(d);
 	(void)sd_notify(0, "READY=1");
 	status(d, "following the journal; provider %s; commands in %s",
-	       cfg_provider_name(dcfg(d)->provider), d->cgroup_parent ? "cgroups" : "process groups");
+	       cfg_provider_name(dcfg(d)->provider),
+	       d->cgroup_parent ? "cgroups" : "process groups");
 	log_msg(LOG_INFO, "Started: state in %s, whitelist %s, provider %s%s", d->state_dir,
 		settings_whitelist_source(d->settings), cfg_provider_name(dcfg(d)->provider),
 		dcfg(d)->dry_run ? ", dry run" : "");

@@ -27,8 +27,9 @@ static bool stderr_is_journal(void)
 
 	if (to_journal >= 0)
 		return to_journal;
-	to_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
-		     st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
+	to_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+		     fstat(STDERR_FILENO, &st) == 0 && st.st_dev == (dev_t)dev &&
+		     st.st_ino == (ino_t)ino;
 	return to_journal;
 }
 
@@ -59,7 +60,10 @@ static void emit(int prio, const char *fmt, va_list ap)
 	if (stderr_is_journal())
 		fprintf(stderr, "<%d>%s\n", prio, clean ? clean : buf);
 	else
-		fprintf(stderr, "healer: %s%s\n", prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "",
+		fprintf(stderr, "healer: %s%s\n",
+			prio <= LOG_ERR	      ? "error: "
+			: prio == LOG_WARNING ? "warning: "
+					      : "",
 			clean ? clean : buf);
 }
 
