@@ -458,8 +458,8 @@ static int healer_key(Parser *p, const char *key, const char *value)
 
 /*
  * memory_max: bytes, or a number with a K, M or G suffix (powers of 1024),
- * from 1M to 64G: below a megabyte nothing useful runs, and a cap above the
- * memory of any host this runs on limits nothing.
+ * from 1M to 64G: below a megabyte no program starts, and a repair command
+ * that needs more than 64G is not one to bound this way.
  */
 static int parse_size(const char *value, uint64_t *ret)
 {
