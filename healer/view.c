@@ -9,6 +9,33 @@
 #include "common/util.h"
 #include "healer/view.h"
 
+static bool add_checks(cJSON *o, const char *name, const WlCheck *v, size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, name);
+
+	if (!a)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(v[i].text)))
+			return false;
+	return true;
+}
+
+/* The preconditions, the unit and the limits a vetted command carries. */
+static bool add_command_extras(cJSON *o, const WlCommand *c)
+{
+	if (!add_checks(o, "requires", c->requires, c->n_requires) ||
+	    !add_checks(o, "verifies", c->verifies, c->n_verifies))
+		return false;
+	if (c->unit && !cJSON_AddStringToObject(o, "unit", c->unit))
+		return false;
+	if (c->memory_max && !cJSON_AddNumberToObject(o, "memory_max", (double)c->memory_max))
+		return false;
+	if (c->tasks_max && !cJSON_AddNumberToObject(o, "tasks_max", (double)c->tasks_max))
+		return false;
+	return true;
+}
+
 static cJSON *view_command(const WlCommand *c)
 {
 	cJSON *o = cJSON_CreateObject(), *args, *argv;
@@ -36,6 +63,8 @@ static cJSON *view_command(const WlCommand *c)
 		    !cJSON_AddItemToArray(argv, cJSON_CreateString(c->builtin_path)))
 			goto oom;
 	}
+	if (!add_command_extras(o, c))
+		goto oom;
 	return o;
 oom:
 	cJSON_Delete(o);

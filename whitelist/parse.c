@@ -17,6 +17,9 @@
 #define DEFAULT_TIMEOUT	     (30 * USEC_PER_SEC)
 #define MAX_TIMEOUT	     (24 * USEC_PER_HOUR)
 #define MAX_COOLDOWN	     (30 * USEC_PER_DAY)
+#define MIN_MEMORY	     (UINT64_C(1) << 20)
+#define MAX_MEMORY	     (UINT64_C(64) << 30)
+#define MAX_TASKS	     100000
 
 /* systemd's unit search path, generators and transient units included. */
 static const char *const default_unit_dirs[] = {
@@ -33,14 +36,15 @@ typedef struct Parser {
 	WlAction *action; /* the section being read, or NULL for [healer] */
 	bool in_section;
 	/* Keys that may appear once per action. */
-	bool seen_description, seen_exec, seen_builtin, seen_timeout, seen_cooldown, seen_verify;
+	bool seen_description, seen_exec, seen_builtin, seen_timeout, seen_cooldown;
+	bool seen_memory_max, seen_tasks_max;
 	bool seen_max_commands, seen_unit_dirs;
 	bool skipping; /* inside a section whose header was refused */
-	unsigned exec_line, builtin_line, verify_line;
+	unsigned exec_line, builtin_line;
+	unsigned verify_none_line; /* first "verify = none", else 0 */
 	unsigned match_line[WL_MAX_MATCHES];
 	unsigned param_line[WL_MAX_PARAMS];
 	char *builtin_text;
-	char *verify_text;
 	IniErrors errs;
 	bool oom;
 } Parser;
@@ -152,8 +156,8 @@ static int split_template(Parser *p, const char *what, const char *value, WlTemp
 	return 0;
 }
 
-/* Resolves "{name}" in each token against the action's params. */
-static int resolve_template(Parser *p, WlAction *a, const char *what, WlTemplate *t)
+int wl_template_resolve(IniErrors *e, unsigned line, const WlAction *a, const char *what,
+			WlTemplate *t)
 {
 	int r = 0;
 
@@ -162,14 +166,14 @@ static int resolve_template(Parser *p, WlAction *a, const char *what, WlTemplate
 		const char *open = strchr(k->text, '{'), *close;
 
 		if (!is_printable_ascii(k->text)) {
-			perr(p, "%s: word '%s' holds a byte that is not printable ASCII", what,
-			     k->text);
+			ini_error(e, line, "%s: word '%s' holds a byte that is not printable ASCII",
+				  what, k->text);
 			r = -EINVAL;
 			continue;
 		}
 		if (!open) {
 			if (strchr(k->text, '}')) {
-				perr(p, "%s: stray '}' in '%s'", what, k->text);
+				ini_error(e, line, "%s: stray '}' in '%s'", what, k->text);
 				r = -EINVAL;
 			}
 			continue;
@@ -177,17 +181,18 @@ static int resolve_template(Parser *p, WlAction *a, const char *what, WlTemplate
 		close = strchr(open, '}');
 		if (!close || strchr(open + 1, '{') || strchr(close + 1, '{') ||
 		    strchr(close + 1, '}')) {
-			perr(p, "%s: '%s' must hold exactly one {param}", what, k->text);
+			ini_error(e, line, "%s: '%s' must hold exactly one {param}", what, k->text);
 			r = -EINVAL;
 			continue;
 		}
 		k->param = find_param(a, open + 1, (size_t)(close - open - 1));
 		if (k->param < 0) {
-			perr(p,
-			     "%s: unknown parameter '%.*s' (declare it with 'param %.*s = TYPE "
-			     "PATTERN')",
-			     what, (int)(close - open - 1), open + 1, (int)(close - open - 1),
-			     open + 1);
+			ini_error(
+				e, line,
+				"%s: unknown parameter '%.*s' (declare it with 'param %.*s = TYPE "
+				"PATTERN')",
+				what, (int)(close - open - 1), open + 1, (int)(close - open - 1),
+				open + 1);
 			r = -EINVAL;
 			continue;
 		}
@@ -217,7 +222,10 @@ static void action_free(WlAction *a)
 		free(a->params[i].pattern);
 		pcre2_code_free(a->params[i].re);
 	}
-	free(a->verify_literal);
+	for (size_t i = 0; i < a->n_requires; i++)
+		wl_check_template_done(&a->requires[i]);
+	for (size_t i = 0; i < a->n_verifies; i++)
+		wl_check_template_done(&a->verifies[i]);
 }
 
 Whitelist *wl_free(Whitelist *wl)
@@ -448,6 +456,71 @@ static int healer_key(Parser *p, const char *key, const char *value)
 	return -EINVAL;
 }
 
+/*
+ * memory_max: bytes, or a number with a K, M or G suffix (powers of 1024),
+ * from 1M to 64G: below a megabyte no program starts, and a repair command
+ * that needs more than 64G is not one to bound this way.
+ */
+static int parse_size(const char *value, uint64_t *ret)
+{
+	size_t n = strspn(value, "0123456789");
+	unsigned shift = 0;
+	uint64_t v = 0;
+
+	if (n == 0 || n > 12)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (uint64_t)(value[i] - '0');
+	if (value[n] && value[n + 1])
+		return -EINVAL;
+	switch (value[n]) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (v > (MAX_MEMORY >> shift))
+		return -ERANGE;
+	v <<= shift;
+	if (v < MIN_MEMORY || v > MAX_MEMORY)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+/* require = KIND ... and verify = KIND ... (or verify = none). */
+static int check_key(Parser *p, WlAction *a, const char *key, const char *value)
+{
+	bool req = strcmp(key, "require") == 0;
+	size_t *n = req ? &a->n_requires : &a->n_verifies;
+	WlCheckTemplate *v = req ? a->requires : a->verifies;
+	int r;
+
+	if (!req && strcmp(value, "none") == 0) {
+		if (!p->verify_none_line)
+			p->verify_none_line = p->line;
+		return 0;
+	}
+	if (*n >= WL_MAX_CHECKS) {
+		perr(p, "more than %d %s lines", WL_MAX_CHECKS, key);
+		return -E2BIG;
+	}
+	r = wl_check_parse(&p->errs, p->line, key, value, &v[*n]);
+	if (r < 0)
+		return r;
+	(*n)++;
+	return 0;
+}
+
 static int action_key(Parser *p, const char *key, const char *value)
 {
 	WlAction *a = p->action;
@@ -517,23 +590,39 @@ static int action_key(Parser *p, const char *key, const char *value)
 		p->seen_cooldown = true;
 		return parse_span(p, key, value, MAX_COOLDOWN, &a->cooldown_usec);
 	}
-	if (strcmp(key, "verify") == 0) {
-		if (p->seen_verify)
-			perr(p, "verify set twice");
-		p->seen_verify = true;
-		p->verify_line = p->line;
-		free(p->verify_text);
-		p->verify_text = strdup(value);
-		return p->verify_text ? 0 : -ENOMEM;
+	if (strcmp(key, "require") == 0 || strcmp(key, "verify") == 0)
+		return check_key(p, a, key, value);
+	if (strcmp(key, "memory_max") == 0) {
+		if (p->seen_memory_max)
+			perr(p, "memory_max set twice");
+		p->seen_memory_max = true;
+		if (parse_size(value, &a->memory_max) < 0) {
+			perr(p,
+			     "memory_max: '%s' is not a size from 1M to 64G (bytes, or a number "
+			     "with K, M or G)",
+			     value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "tasks_max") == 0) {
+		if (p->seen_tasks_max)
+			perr(p, "tasks_max set twice");
+		p->seen_tasks_max = true;
+		if (util_parse_u64(value, 1, MAX_TASKS, &a->tasks_max) < 0) {
+			perr(p, "tasks_max: '%s' is not a number from 1 to %d", value, MAX_TASKS);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	perr(p,
 	     "unknown key '%s' in [action %s] (known: description, match, exec, builtin, "
-	     "param NAME, timeout, cooldown, verify)",
+	     "param NAME, timeout, cooldown, require, verify, memory_max, tasks_max)",
 	     key, a->name);
 	return -EINVAL;
 }
 
-/* Resolves "{name}" inside a builtin or verify line: returns the param index. */
+/* Resolves "{name}" of a builtin line: returns the param index. */
 static int single_placeholder(Parser *p, WlAction *a, const char *what, const char *arg)
 {
 	size_t n = strlen(arg);
@@ -576,33 +665,19 @@ static void finish_builtin(Parser *p, WlAction *a)
 	perr(p, "unknown builtin '%.*s' (known: chmod-x {path}, drop-caches)", (int)n, s);
 }
 
-static void finish_verify(Parser *p, WlAction *a)
+/* Resolves the require and verify lines once every parameter is known. */
+static void finish_checks(Parser *p, WlAction *a)
 {
-	const char *s = p->verify_text;
-	size_t n = strcspn(s, " \t");
-	const char *arg = s + n + strspn(s + n, " \t");
-
-	if (n == 4 && strncmp(s, "none", 4) == 0 && !*arg)
-		return;
-	if (!(n == 11 && strncmp(s, "unit-active", 11) == 0) || !*arg) {
-		perr(p, "verify must be 'unit-active {param}', 'unit-active NAME' or 'none'");
-		return;
+	for (size_t i = 0; i < a->n_requires; i++)
+		if (wl_check_resolve(&p->errs, "require", a, &a->requires[i]) == -ENOMEM)
+			p->oom = true;
+	for (size_t i = 0; i < a->n_verifies; i++)
+		if (wl_check_resolve(&p->errs, "verify", a, &a->verifies[i]) == -ENOMEM)
+			p->oom = true;
+	if (p->verify_none_line && a->n_verifies > 0) {
+		p->line = p->verify_none_line;
+		perr(p, "verify = none cannot stand beside other verify lines");
 	}
-	if (arg[0] == '{') {
-		int idx = single_placeholder(p, a, "verify", arg);
-
-		if (idx >= 0 && a->params[idx].type != WL_PARAM_UNIT)
-			perr(p, "verify: parameter '%s' must be of type unit", a->params[idx].name);
-		a->verify_param = idx;
-		return;
-	}
-	if (!is_printable_ascii(arg) || arg[0] == '-') {
-		perr(p, "verify: '%s' is not a unit name", arg);
-		return;
-	}
-	a->verify_literal = wl_unit_mangle(arg);
-	if (!a->verify_literal)
-		p->oom = true;
 }
 
 /* Cross-checks an action once its section has ended. */
@@ -628,7 +703,7 @@ static void finish_action(Parser *p)
 		if (a->exec.tok[0].text[0] != '/' || a->exec.tok[0].param >= 0)
 			perr(p, "[action %s] exec must start with an absolute program path",
 			     a->name);
-		(void)resolve_template(p, a, "exec", &a->exec);
+		(void)wl_template_resolve(&p->errs, p->line, a, "exec", &a->exec);
 		for (size_t i = 0; i < a->n_params; i++)
 			/*
 			 * A program given a path opens it again itself, following
@@ -647,7 +722,7 @@ static void finish_action(Parser *p)
 		WlTemplate *t = &a->match[i];
 
 		p->line = p->match_line[i];
-		(void)resolve_template(p, a, "match", t);
+		(void)wl_template_resolve(&p->errs, p->line, a, "match", t);
 		if (t->tok[0].param >= 0 || t->tok[0].text[0] == '/')
 			perr(p, "[action %s] match must start with a program name, not '%s'",
 			     a->name, t->tok[0].text);
@@ -672,10 +747,7 @@ static void finish_action(Parser *p)
 				     a->match[m].tok[0].text, a->params[i].name);
 			}
 	}
-	if (p->seen_verify && p->verify_text) {
-		p->line = p->verify_line;
-		finish_verify(p, a);
-	}
+	finish_checks(p, a);
 	if (!p->seen_timeout)
 		a->timeout_usec = DEFAULT_TIMEOUT;
 	p->line = saved;
@@ -684,10 +756,11 @@ static void finish_action(Parser *p)
 static void reset_section(Parser *p)
 {
 	free(p->builtin_text);
-	free(p->verify_text);
-	p->builtin_text = p->verify_text = NULL;
+	p->builtin_text = NULL;
 	p->seen_description = p->seen_exec = p->seen_builtin = false;
-	p->seen_timeout = p->seen_cooldown = p->seen_verify = false;
+	p->seen_timeout = p->seen_cooldown = false;
+	p->seen_memory_max = p->seen_tasks_max = false;
+	p->verify_none_line = 0;
 }
 
 static int begin_section(Parser *p, const char *hdr)
@@ -730,7 +803,7 @@ static int begin_section(Parser *p, const char *hdr)
 		return -ENOMEM;
 	wl->actions = na;
 	p->action = &na[wl->n_actions];
-	*p->action = (WlAction){.line = p->line, .builtin_param = -1, .verify_param = -1};
+	*p->action = (WlAction){.line = p->line, .builtin_param = -1};
 	p->action->name = strdup(hdr);
 	if (!p->action->name)
 		return -ENOMEM;

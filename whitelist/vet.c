@@ -54,6 +54,13 @@ WlCommand *wl_command_free(WlCommand *c)
 	free(c->argv);
 	free(c->builtin_path);
 	free(c->verify_unit);
+	free(c->unit);
+	for (size_t i = 0; i < c->n_requires; i++)
+		wl_check_done(&c->requires[i]);
+	free(c->requires);
+	for (size_t i = 0; i < c->n_verifies; i++)
+		wl_check_done(&c->verifies[i]);
+	free(c->verifies);
 	free(c);
 	return NULL;
 }
@@ -148,9 +155,6 @@ static int vet_path(const WlParam *p, const char *v, char **ret, char *reason, s
 	return *ret ? 0 : -ENOMEM;
 }
 
-static const char unit_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				 "0123456789:_.@-";
-
 /* Checks one raw value for parameter p; on success *ret is the normalised value. */
 static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 		     const WlVetOptions *opts, char **ret, char *reason, size_t len)
@@ -173,7 +177,7 @@ static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 		 * systemctl expands *?[] as globs over loaded units, which would
 		 * walk past the protect list.
 		 */
-		if (strspn(raw, unit_chars) != strlen(raw))
+		if (strspn(raw, WL_UNIT_CHARS) != strlen(raw))
 			return refuse(reason, len,
 				      "parameter '%s': '%s' is not a unit name (letters, digits "
 				      "and :_.@- only)",
@@ -219,7 +223,7 @@ static int vet_value(const Whitelist *wl, const WlParam *p, const char *raw,
 	return 0;
 }
 
-static char *expand_token(const WlToken *t, char **values)
+char *wl_token_expand(const WlToken *t, char *const *values)
 {
 	const char *v;
 	size_t vn, n;
@@ -240,10 +244,60 @@ static char *expand_token(const WlToken *t, char **values)
 	return s;
 }
 
+/* Fills one list of checks with the command's values. */
+static int fill_checks(const WlAction *a, const WlCheckTemplate *t, size_t n, WlCheck **ret,
+		       size_t *ret_n, char *const *values, char *reason, size_t len)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	*ret = calloc(n, sizeof **ret);
+	if (!*ret)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = wl_check_fill(a, &t[i], values, &(*ret)[i], reason, len);
+		if (r < 0)
+			return r;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/*
+ * The checks, the unit and the limits of a command. verify_unit stays the
+ * first unit-active verify line's unit, for those who read only that.
+ */
+static int fill_extras(const WlAction *a, WlCommand *c, char *reason, size_t len)
+{
+	int r;
+
+	c->memory_max = a->memory_max;
+	c->tasks_max = a->tasks_max;
+	for (size_t i = 0; i < a->n_params && !c->unit; i++)
+		if (a->params[i].type == WL_PARAM_UNIT && !(c->unit = strdup(c->arg_values[i])))
+			return -ENOMEM;
+	r = fill_checks(a, a->requires, a->n_requires, &c->requires, &c->n_requires, c->arg_values,
+			reason, len);
+	if (r < 0)
+		return r;
+	r = fill_checks(a, a->verifies, a->n_verifies, &c->verifies, &c->n_verifies, c->arg_values,
+			reason, len);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_verifies && !c->verify_unit; i++)
+		if (c->verifies[i].kind == WL_CHECK_UNIT_ACTIVE &&
+		    !(c->verify_unit = strdup(c->verifies[i].argv[0])))
+			return -ENOMEM;
+	return 0;
+}
+
 /* Builds the command from normalised values; takes ownership of values. */
-static int build_command(const WlAction *a, char **values, WlCommand **ret)
+static int build_command(const WlAction *a, char **values, WlCommand **ret, char *reason,
+			 size_t len)
 {
 	_cleanup_(wl_command_freep) WlCommand *c = calloc(1, sizeof *c);
+	int r;
 
 	if (!c)
 		goto oom;
@@ -267,7 +321,7 @@ static int build_command(const WlAction *a, char **values, WlCommand **ret)
 		if (!c->argv)
 			goto oom;
 		for (size_t i = 0; i < a->exec.n; i++) {
-			c->argv[i] = expand_token(&a->exec.tok[i], c->arg_values);
+			c->argv[i] = wl_token_expand(&a->exec.tok[i], c->arg_values);
 			if (!c->argv[i])
 				goto oom;
 		}
@@ -277,12 +331,9 @@ static int build_command(const WlAction *a, char **values, WlCommand **ret)
 		if (!c->builtin_path)
 			goto oom;
 	}
-	if (a->verify_param >= 0 || a->verify_literal) {
-		c->verify_unit = strdup(a->verify_param >= 0 ? c->arg_values[a->verify_param]
-							     : a->verify_literal);
-		if (!c->verify_unit)
-			goto oom;
-	}
+	r = fill_extras(a, c, reason, len);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(c);
 	return 0;
 oom:
@@ -306,8 +357,8 @@ static int vet_action(const Whitelist *wl, const WlAction *a, const char *const 
 			return r;
 		}
 	}
-	r = build_command(a, values, ret);
-	if (r < 0 && reason && len > 0)
+	r = build_command(a, values, ret, reason, len);
+	if (r == -ENOMEM && reason && len > 0)
 		(void)util_snprintf(reason, len, "out of memory");
 	return r;
 }

@@ -56,16 +56,16 @@ typedef struct WlArg {
 #define WL_MAX_CHECKS 8 /* require or verify lines per action */
 
 typedef enum WlCheckKind {
-	WL_CHECK_UNIT_FAILED,	   /* unit-failed UNIT: failed, or activating with rising NRestarts */
-	WL_CHECK_UNIT_NOT_ACTIVE,  /* unit-not-active UNIT */
-	WL_CHECK_UNIT_ACTIVE,	   /* unit-active UNIT */
-	WL_CHECK_DISK_ABOVE,	   /* disk-above PATH PERCENT: the file system holding PATH */
-	WL_CHECK_MEMORY_BELOW,	   /* memory-below PERCENT: MemAvailable of MemTotal */
-	WL_CHECK_FILE_LACKS_X,	   /* file-lacks-x PATH: a regular file without any x bit */
-	WL_CHECK_FILE_EXECUTABLE,  /* file-executable PATH */
-	WL_CHECK_UNIT_RUNS,	   /* unit-runs PATH: the evidence unit's Exec lines or WorkingDirectory */
-	WL_CHECK_COMMAND,	   /* command /ABS/PATH ARGS...: exits 0 */
-	WL_CHECK_HTTP,		   /* http URL: answers 2xx; loopback only */
+	WL_CHECK_UNIT_FAILED, /* unit-failed UNIT: failed, or activating with rising NRestarts */
+	WL_CHECK_UNIT_NOT_ACTIVE, /* unit-not-active UNIT */
+	WL_CHECK_UNIT_ACTIVE,	  /* unit-active UNIT */
+	WL_CHECK_DISK_ABOVE,	  /* disk-above PATH PERCENT: the file system holding PATH */
+	WL_CHECK_MEMORY_BELOW,	  /* memory-below PERCENT: MemAvailable of MemTotal */
+	WL_CHECK_FILE_LACKS_X,	  /* file-lacks-x PATH: a regular file without any x bit */
+	WL_CHECK_FILE_EXECUTABLE, /* file-executable PATH */
+	WL_CHECK_UNIT_RUNS, /* unit-runs PATH: the evidence unit's Exec lines or WorkingDirectory */
+	WL_CHECK_COMMAND,   /* command /ABS/PATH ARGS...: exits 0 */
+	WL_CHECK_HTTP,	    /* http URL: answers 2xx; loopback only */
 	_WL_CHECK_KIND_MAX,
 } WlCheckKind;
 
@@ -74,7 +74,7 @@ typedef struct WlCheck {
 	WlCheckKind kind;
 	char **argv; /* operands only (not the kind), NULL-terminated */
 	size_t argc;
-	char *text;  /* "unit-failed nginx.service", for reports and history */
+	char *text; /* "unit-failed nginx.service", for reports and history */
 } WlCheck;
 
 /* "unit-failed" ...; NULL for a bad kind. */
@@ -102,7 +102,7 @@ typedef struct WlCommand {
 	size_t n_requires;
 	WlCheck *requires; /* preconditions, all must hold before running */
 	size_t n_verifies;
-	WlCheck *verifies; /* all must hold after running */
+	WlCheck *verifies;   /* all must hold after running */
 	uint64_t memory_max; /* bytes for the command's cgroup (memory_max =), 0: none */
 	uint64_t tasks_max;  /* processes in the command's cgroup (tasks_max =), 0: none */
 } WlCommand;

@@ -5,11 +5,29 @@
  * and the evidence are cleaned by the core.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "healer/cli/cli.h"
+
+/* What Healer checks on the host before and after, and the command's limits. */
+static void print_command_extras(const WlCommand *c)
+{
+	for (size_t i = 0; i < c->n_requires; i++)
+		printf("  requires: %s\n", c->requires[i].text);
+	for (size_t i = 0; i < c->n_verifies; i++)
+		printf("  verifies: %s\n", c->verifies[i].text);
+	if (c->memory_max || c->tasks_max) {
+		printf("  limits:");
+		if (c->memory_max)
+			printf(" memory_max=%" PRIu64, c->memory_max);
+		if (c->tasks_max)
+			printf(" tasks_max=%" PRIu64, c->tasks_max);
+		putchar('\n');
+	}
+}
 
 void cli_print_plan(const Plan *p)
 {
@@ -27,6 +45,7 @@ void cli_print_plan(const Plan *p)
 			printf(" builtin:%s%s%s", wl_builtin_name(c->builtin),
 			       c->builtin_path ? " " : "", c->builtin_path ? c->builtin_path : "");
 		putchar('\n');
+		print_command_extras(c);
 	}
 	for (size_t i = 0; i < p->n_rejected; i++)
 		printf("rejected: %s\n  because: %s\n", p->rejected[i].text, p->rejected[i].reason);

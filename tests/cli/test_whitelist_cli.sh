@@ -36,7 +36,25 @@ grep -q "foreign.conf: writable by others; refusing it" "$tmp/err" && ok || bad 
 
 expect_rc 0 "$bin" whitelist test -w "$wl" --command 'sudo systemctl restart nginx' --json
 json_check 'j["verdict"] == "accept" and j["rejected"] == [] and isinstance(j["reason"], str)'
-json_check 'j["commands"] == [{"action": "restart_service", "args": {"unit": "nginx.service"}, "argv": ["/usr/bin/systemctl", "--no-pager", "--no-ask-password", "restart", "--", "nginx.service"]}]'
+json_check 'j["commands"] == [{"action": "restart_service", "args": {"unit": "nginx.service"}, "argv": ["/usr/bin/systemctl", "--no-pager", "--no-ask-password", "restart", "--", "nginx.service"], "requires": ["unit-failed nginx.service"], "verifies": ["unit-active nginx.service"], "unit": "nginx.service", "memory_max": 268435456, "tasks_max": 64}]'
+
+# The preconditions an accepted plan would check, filled with the vetted values.
+expect_rc 0 "$bin" whitelist test -w "$wl" --command 'systemctl reload php-fpm'
+grep -qx '  requires: unit-active php-fpm.service' <<<"$out" && ok || bad "reload requires: $out"
+grep -qx '  verifies: unit-active php-fpm.service' <<<"$out" && ok || bad "reload verifies: $out"
+grep -qx '  limits: memory_max=268435456 tasks_max=64' <<<"$out" && ok || bad "limits: $out"
+# restart_service fits that text first; an action with a fixed unit is named in JSON.
+printf '{"commands": [{"action": "restart_network", "args": {}}]}' >"$tmp/net.json"
+expect_rc 0 "$bin" whitelist test -w "$wl" --reply "$tmp/net.json" --json
+json_check 'j["commands"][0]["action"] == "restart_network" and j["commands"][0]["requires"] == ["unit-failed systemd-resolved.service"] and j["commands"][0]["verifies"] == ["unit-active systemd-resolved.service"] and "unit" not in j["commands"][0]'
+expect_rc 0 "$bin" whitelist test -w "$wl" --command 'logrotate -f /etc/logrotate.conf'
+grep -qx '  requires: disk-above /var/log 90' <<<"$out" && ok || bad "rotate requires: $out"
+if grep -q 'verifies:' <<<"$out"; then bad "rotate_logs has no verify line: $out"; else ok; fi
+expect_rc 0 "$bin" whitelist test -w "$wl" --command 'journalctl --vacuum-size=100M' --json
+json_check 'j["commands"][0]["requires"] == ["disk-above /var/log/journal 90"] and j["commands"][0]["verifies"] == []'
+# A refused command shows no preconditions: nothing would be checked.
+expect_rc 1 "$bin" whitelist test -w "$wl" --command 'systemctl restart sshd'
+if grep -q 'requires:' <<<"$out"; then bad "refused command shows requires: $out"; else ok; fi
 
 expect_rc 1 "$bin" whitelist test -w "$wl" --command 'systemctl restart sshd' --json
 json_check 'j["verdict"] == "reject" and j["commands"] == [] and "protected" in j["reason"]'
@@ -51,6 +69,9 @@ json_check 'j["verdict"] == "reject" and "evidence" in j["reason"]'
 # `test` runs nothing: the file it would chmod keeps its mode.
 expect_rc 0 "$bin" whitelist test -w "$wl" --command "chmod +x $tmp/opt/run.sh" --json
 json_check "j['commands'][0]['argv'] == ['builtin:chmod-x', '$tmp/opt/run.sh']"
+json_check "j['commands'][0]['requires'] == ['file-lacks-x $tmp/opt/run.sh', 'unit-runs $tmp/opt/run.sh'] and j['commands'][0]['verifies'] == ['file-executable $tmp/opt/run.sh'] and 'unit' not in j['commands'][0]"
+expect_rc 0 "$bin" whitelist test -w "$wl" --command "chmod +x $tmp/opt/../opt/run.sh"
+grep -qx "  requires: file-lacks-x $tmp/opt/run.sh" <<<"$out" && grep -qx "  requires: unit-runs $tmp/opt/run.sh" <<<"$out" && grep -qx "  verifies: file-executable $tmp/opt/run.sh" <<<"$out" && ok || bad "chmod checks: $out"
 [ "$(stat -c %a "$tmp/opt/run.sh")" = 644 ] && ok || bad "whitelist test changed a file mode"
 
 cat >"$tmp/reply.md" <<'R'
@@ -62,6 +83,7 @@ The service crashed; restart it and drop caches.
 R
 expect_rc 0 "$bin" whitelist test -w "$wl" --reply "$tmp/reply.md" --json
 json_check 'j["verdict"] == "accept" and len(j["commands"]) == 2 and j["commands"][1]["argv"] == ["builtin:drop-caches"] and j["diagnosis"] == "nginx exited"'
+json_check 'j["commands"][0]["requires"] == ["unit-failed nginx.service"] and j["commands"][1]["requires"] == ["memory-below 10"]'
 
 printf 'Everything looks fine now; nothing to run.\n' >"$tmp/none.md"
 expect_rc 0 "$bin" whitelist test -w "$wl" --reply "$tmp/none.md" --json

@@ -643,6 +643,322 @@ TEST(test_command_words)
 	free(words);
 }
 
+/*
+ * A command's checks are exactly want[] (their texts), and each text is its
+ * kind's name followed by its operands.
+ */
+static void expect_checks(const WlCheck *v, size_t n, const char *const *want, size_t n_want)
+{
+	CHECK_INT(n, ==, n_want);
+	for (size_t i = 0; i < n && i < n_want; i++) {
+		char text[1024];
+		size_t used;
+
+		CHECK_STR(v[i].text, want[i]);
+		CHECK(v[i].argc > 0 && v[i].argv[v[i].argc] == NULL);
+		used = (size_t)snprintf(text, sizeof text, "%s", wl_check_kind_name(v[i].kind));
+		for (size_t k = 0; k < v[i].argc && used < sizeof text; k++)
+			used += (size_t)snprintf(text + used, sizeof text - used, " %s",
+						 v[i].argv[k]);
+		CHECK_STR(text, v[i].text);
+	}
+}
+
+#define EXPECT_CHECKS(v, n, ...)                                   \
+	do {                                                       \
+		static const char *const want_[] = {__VA_ARGS__};  \
+		expect_checks((v), (n), want_, ELEMENTSOF(want_)); \
+	} while (0)
+
+/* The shipped whitelist: every action states its symptom, and limits its child. */
+TEST(test_example_checks)
+{
+	static const struct {
+		const char *action, *unit, *require, *verify;
+	} want[] = {
+		{"restart_service", "nginx", "unit-failed nginx.service",
+		 "unit-active nginx.service"},
+		{"reload_config", "nginx", "unit-active nginx.service",
+		 "unit-active nginx.service"},
+		{"restart_network", NULL, "unit-failed systemd-resolved.service",
+		 "unit-active systemd-resolved.service"},
+		{"rotate_logs", NULL, "disk-above /var/log 90", NULL},
+		{"free_disk_space", NULL, "disk-above /var/log/journal 90", NULL},
+		{"clear_cache", NULL, "memory-below 10", NULL},
+	};
+	Whitelist *ex = NULL;
+
+	CHECK_INT(wl_load("examples/whitelist.conf", &ex, NULL), ==, 0);
+	if (!ex)
+		return;
+	for (size_t i = 0; i < ex->n_actions; i++)
+		CHECK_(ex->actions[i].n_requires > 0, "action %s has no require line",
+		       ex->actions[i].name);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+		WlArg a = {"unit", want[i].unit};
+		WlCommand *c = NULL;
+		char reason[256] = "";
+
+		CHECK_(wl_vet(ex, want[i].action, &a, want[i].unit ? 1 : 0, &any, &c, reason,
+			      sizeof reason) == 0,
+		       "%s: %s", want[i].action, reason);
+		if (!c)
+			continue;
+		CHECK_INT(c->n_requires, ==, 1);
+		if (c->n_requires == 1)
+			CHECK_STR(c->requires[0].text, want[i].require);
+		CHECK_INT(c->n_verifies, ==, want[i].verify ? 1 : 0);
+		if (want[i].verify && c->n_verifies == 1) {
+			CHECK_STR(c->verifies[0].text, want[i].verify);
+			CHECK_STR(c->verify_unit, c->verifies[0].argv[0]);
+		} else {
+			CHECK(c->verify_unit == NULL);
+		}
+		if (want[i].unit)
+			CHECK_STR(c->unit, "nginx.service");
+		else
+			CHECK(c->unit == NULL);
+		CHECK_INT(c->memory_max, ==, 256 << 20);
+		CHECK_INT(c->tasks_max, ==, 64);
+		wl_command_free(c);
+	}
+	wl_free(ex);
+}
+
+/* Every kind, from literals and from placeholders, through both vetting paths. */
+TEST(test_check_fill)
+{
+	static const char conf[] = "[action kinds]\n"
+				   "match = svc {unit} {n} {url}\n"
+				   "exec = /bin/echo {unit} {n} {url}\n"
+				   "param unit = unit [a-z]+\\.service\n"
+				   "param n = text [0-9]+\n"
+				   "param url = text http://[a-z0-9.:/\\[\\]]+\n"
+				   "require = unit-failed {unit}\n"
+				   "require = unit-not-active nginx\n"
+				   "require = disk-above /var/log {n}\n"
+				   "require = memory-below 015\n"
+				   "require = command /usr/bin/test -n x{unit}y --\n"
+				   "require = http {url}\n"
+				   "require = http http://[::1]:8080/health/%41\n"
+				   "require = unit-active cron.socket\n"
+				   "verify = unit-active {unit}\n"
+				   "verify = http http://localhost\n"
+				   "verify = command /bin/true\n"
+				   "verify = unit-not-active x@y\n"
+				   "memory_max = 65536K\n"
+				   "tasks_max = 100000\n";
+	static const char *const good_urls[] = {"http://127.0.0.1:99/x", "http://localhost",
+						"http://[::1]/", "http://127.0.0.1:65535"};
+	static const char *const bad_urls[] = {"http://example.com/", "http://127.0.0.2/",
+					       "http://localhost:0/", "http://[::1]:99999/",
+					       "http://127.0.0.1.example.com/"};
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	WlArg a[3] = {{"unit", "web"}, {"n", "085"}, {"url", "http://127.0.0.1:99/x"}};
+	char reason[256] = "", *errors = NULL;
+
+	CHECK_(wl_parse("t", conf, sizeof conf - 1, &w, &errors) == 0, "%s", errors);
+	if (!w)
+		return;
+	CHECK_(wl_vet(w, "kinds", a, 3, &any, &c, reason, sizeof reason) == 0, "%s", reason);
+	if (c) {
+		EXPECT_CHECKS(c->requires, c->n_requires, "unit-failed web.service",
+			      "unit-not-active nginx.service", "disk-above /var/log 85",
+			      "memory-below 15", "command /usr/bin/test -n xweb.servicey --",
+			      "http http://127.0.0.1:99/x", "http http://[::1]:8080/health/%41",
+			      "unit-active cron.socket");
+		EXPECT_CHECKS(c->verifies, c->n_verifies, "unit-active web.service",
+			      "http http://localhost", "command /bin/true",
+			      "unit-not-active x@y.service");
+		if (c->n_requires == 8) {
+			CHECK_INT(c->requires[0].kind, ==, WL_CHECK_UNIT_FAILED);
+			CHECK_INT(c->requires[2].kind, ==, WL_CHECK_DISK_ABOVE);
+			CHECK_INT(c->requires[2].argc, ==, 2);
+			CHECK_INT(c->requires[4].kind, ==, WL_CHECK_COMMAND);
+			CHECK_INT(c->requires[4].argc, ==, 4);
+			CHECK_INT(c->requires[5].kind, ==, WL_CHECK_HTTP);
+		}
+		CHECK_STR(c->unit, "web.service");
+		CHECK_STR(c->verify_unit, "web.service");
+		CHECK_INT(c->memory_max, ==, 64 << 20);
+		CHECK_INT(c->tasks_max, ==, 100000);
+	}
+	c = wl_command_free(c);
+	/* The free-text path fills the same checks. */
+	CHECK_INT(vet_line(w, "svc web 7 http://localhost/", &c, reason, sizeof reason), ==, 0);
+	if (c && c->n_requires == 8) {
+		CHECK_STR(c->requires[2].text, "disk-above /var/log 7");
+		CHECK_STR(c->requires[5].text, "http http://localhost/");
+	}
+	c = wl_command_free(c);
+	/* The evidence rule still holds for the unit the checks look at. */
+	{
+		WlVetOptions o = {.evidence_unit = "db.service"};
+
+		CHECK_INT(wl_vet(w, "kinds", a, 3, &o, &c, reason, sizeof reason), ==, -EPERM);
+		CHECK_CONTAINS(reason, "not the unit the evidence came from");
+	}
+	/* What only a value can tell: a percentage, a loopback URL. */
+	a[1].value = "0";
+	CHECK_INT(wl_vet(w, "kinds", a, 3, &any, &c, reason, sizeof reason), ==, -EPERM);
+	CHECK_CONTAINS(reason, "check 'disk-above': parameter 'n' value '0' is not a percentage");
+	a[1].value = "101";
+	CHECK_INT(wl_vet(w, "kinds", a, 3, &any, &c, reason, sizeof reason), ==, -EPERM);
+	a[1].value = "100";
+	for (size_t i = 0; i < ELEMENTSOF(good_urls); i++) {
+		a[2].value = good_urls[i];
+		CHECK_(wl_vet(w, "kinds", a, 3, &any, &c, reason, sizeof reason) == 0, "%s: %s",
+		       good_urls[i], reason);
+		c = wl_command_free(c);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad_urls); i++) {
+		a[2].value = bad_urls[i];
+		CHECK_(wl_vet(w, "kinds", a, 3, &any, &c, reason, sizeof reason) == -EPERM,
+		       "%s allowed", bad_urls[i]);
+		CHECK_CONTAINS(reason, "check 'http': parameter 'url'");
+		CHECK(c == NULL);
+	}
+	wl_free(w);
+	free(errors);
+}
+
+/* File checks look at the canonical path the builtin would change. */
+TEST(test_check_paths)
+{
+	WlCommand *c = NULL;
+	char reason[512] = "";
+	char *want = fixture_subst("@ROOT@/opt/app/run.sh", 21, NULL);
+	char lacks[600], runs[600], exe[600];
+
+	CHECK_INT(vet1("fix_permissions", "path", "@ROOT@/opt/app/inner-link.sh", &c, reason,
+		       sizeof reason),
+		  ==, 0);
+	snprintf(lacks, sizeof lacks, "file-lacks-x %s", want);
+	snprintf(runs, sizeof runs, "unit-runs %s", want);
+	snprintf(exe, sizeof exe, "file-executable %s", want);
+	if (c) {
+		const char *const req[] = {lacks, runs}, *const ver[] = {exe};
+
+		expect_checks(c->requires, c->n_requires, req, 2);
+		expect_checks(c->verifies, c->n_verifies, ver, 1);
+		CHECK(c->unit == NULL);
+		CHECK(c->verify_unit == NULL);
+		if (c->n_requires == 2) {
+			CHECK_INT(c->requires[0].kind, ==, WL_CHECK_FILE_LACKS_X);
+			CHECK_INT(c->requires[1].kind, ==, WL_CHECK_UNIT_RUNS);
+			CHECK_STR(c->requires[1].argv[0], want);
+		}
+	}
+	wl_command_free(c);
+	free(want);
+}
+
+TEST(test_check_kinds)
+{
+	static const char *const names[] = {
+		"unit-failed",	"unit-not-active", "unit-active", "disk-above", "memory-below",
+		"file-lacks-x", "file-executable", "unit-runs",	  "command",	"http",
+	};
+	static const bool symptom[] = {true, true,  false, true, true,
+				       true, false, false, true, false};
+
+	CHECK_INT(ELEMENTSOF(names), ==, _WL_CHECK_KIND_MAX);
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		CHECK_STR(wl_check_kind_name((WlCheckKind)i), names[i]);
+		CHECK_(wl_check_is_symptom((WlCheckKind)i) == symptom[i], "%s", names[i]);
+	}
+	CHECK(wl_check_kind_name(_WL_CHECK_KIND_MAX) == NULL);
+	CHECK(wl_check_kind_name((WlCheckKind)-1) == NULL);
+	CHECK(!wl_check_is_symptom(_WL_CHECK_KIND_MAX));
+}
+
+/* The bounds themselves are allowed: 8 lines, 32 words, 1M and 64G, 1 and 100000 tasks. */
+TEST(test_check_caps)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} sizes[] = {
+		{"1M", 1 << 20},
+		{"1048576", 1 << 20},
+		{"1024K", 1 << 20},
+		{"64G", UINT64_C(64) << 30},
+		{"65536M", UINT64_C(64) << 30},
+		{"2G", UINT64_C(2) << 30},
+	};
+	char conf[4096], *errors = NULL;
+	size_t n;
+	Whitelist *w = NULL;
+
+	n = (size_t)snprintf(conf, sizeof conf,
+			     "[action a]\nmatch = true\nexec = /bin/true\ntasks_max = 1\n"
+			     "require = command /bin/true");
+	for (int i = 0; i < WL_MAX_ARGV - 1; i++)
+		n += (size_t)snprintf(conf + n, sizeof conf - n, " w%d", i);
+	n += (size_t)snprintf(conf + n, sizeof conf - n, "\n");
+	for (int i = 1; i < WL_MAX_CHECKS; i++)
+		n += (size_t)snprintf(conf + n, sizeof conf - n,
+				      "require = memory-below %d\nverify = unit-active u%d\n", i,
+				      i);
+	n += (size_t)snprintf(conf + n, sizeof conf - n, "verify = unit-active u0\n");
+	CHECK_(wl_parse("t", conf, n, &w, &errors) == 0, "%s", errors);
+	if (w) {
+		CHECK_INT(w->actions[0].n_requires, ==, WL_MAX_CHECKS);
+		CHECK_INT(w->actions[0].n_verifies, ==, WL_MAX_CHECKS);
+		CHECK_INT(w->actions[0].requires[0].args.n, ==, WL_MAX_ARGV);
+		CHECK_INT(w->actions[0].tasks_max, ==, 1);
+		CHECK_INT(w->actions[0].memory_max, ==, 0);
+	}
+	w = wl_free(w);
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		n = (size_t)snprintf(conf, sizeof conf,
+				     "[action a]\nmatch = true\nexec = /bin/true\n"
+				     "memory_max = %s\ntasks_max = 100000\n",
+				     sizes[i].value);
+		CHECK_(wl_parse("t", conf, n, &w, &errors) == 0, "%s: %s", sizes[i].value, errors);
+		if (w) {
+			CHECK_INT(w->actions[0].memory_max, ==, sizes[i].bytes);
+			CHECK_INT(w->actions[0].tasks_max, ==, 100000);
+		}
+		w = wl_free(w);
+	}
+}
+
+/* verify = none stays valid, and a literal unit-active still names verify_unit. */
+TEST(test_verify_forms)
+{
+	static const char conf[] = "[action none]\nmatch = a\nexec = /bin/true\nverify = none\n"
+				   "verify = none\n"
+				   "[action lit]\nmatch = b\nexec = /bin/true\n"
+				   "verify = unit-active nginx\n";
+	Whitelist *w = NULL;
+	WlCommand *c = NULL;
+	char reason[256], *errors = NULL;
+
+	CHECK_(wl_parse("t", conf, sizeof conf - 1, &w, &errors) == 0, "%s", errors);
+	if (!w)
+		return;
+	CHECK_INT(wl_vet(w, "none", NULL, 0, NULL, &c, reason, sizeof reason), ==, 0);
+	if (c) {
+		CHECK_INT(c->n_verifies, ==, 0);
+		CHECK_INT(c->n_requires, ==, 0);
+		CHECK(c->requires == NULL && c->verifies == NULL);
+		CHECK(c->verify_unit == NULL && c->unit == NULL);
+		CHECK_INT(c->memory_max, ==, 0);
+		CHECK_INT(c->tasks_max, ==, 0);
+	}
+	c = wl_command_free(c);
+	CHECK_INT(wl_vet(w, "lit", NULL, 0, NULL, &c, reason, sizeof reason), ==, 0);
+	if (c) {
+		CHECK_STR(c->verify_unit, "nginx.service");
+		EXPECT_CHECKS(c->verifies, c->n_verifies, "unit-active nginx.service");
+	}
+	wl_command_free(c);
+	wl_free(w);
+	free(errors);
+}
+
 int main(void)
 {
 	fixture_make();
@@ -664,6 +980,12 @@ int main(void)
 	RUN(test_always_protected_alias);
 	RUN(test_path_not_in_exec);
 	RUN(test_command_words);
+	RUN(test_example_checks);
+	RUN(test_check_fill);
+	RUN(test_check_paths);
+	RUN(test_check_kinds);
+	RUN(test_check_caps);
+	RUN(test_verify_forms);
 	wl_free(wl);
 	fixture_remove();
 	return harness_finish();
