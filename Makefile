@@ -47,7 +47,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency
 
 all: $(BUILD)/healer
 
@@ -115,7 +115,7 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact
+bench: bench-journal bench-analyze bench-redact bench-latency
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -125,6 +125,11 @@ bench-journal: deps
 bench-redact: deps
 	$(MAKE) SANITIZE=0 build/bench/redact
 	build/bench/redact tests/data/redaction/clean.txt
+
+# From a journal entry to its attempt executing, beside journalctl -f; a storm; idle costs.
+bench-latency: deps
+	$(MAKE) SANITIZE=0 all
+	bash bench/latency.sh build/healer
 
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all
