@@ -597,16 +597,21 @@ static bool cooldown_left(const Track *k, uint64_t cooldown, uint64_t now, uint6
 	return true;
 }
 
+/* Whether the fingerprint or the unit is escalated; the reason in buf when it is. */
 static bool escalated(const Policy *p, uint64_t fp, const char *unit, char *buf, size_t len)
 {
-	if (fp && table_find(p, &p->esc_fps, fp, NULL, 0))
-		return !refuse(buf, len,
-			       "fingerprint %016" PRIx64
-			       " is escalated: it waits for an administrator to clear it",
-			       fp);
-	if (unit && table_find(p, &p->esc_units, 0, unit, unit_len(unit)))
-		return !refuse(buf, len,
-			       "%s is escalated: it waits for an administrator to clear it", unit);
+	if (fp && table_find(p, &p->esc_fps, fp, NULL, 0)) {
+		(void)refuse(buf, len,
+			     "fingerprint %016" PRIx64
+			     " is escalated: it waits for an administrator to clear it",
+			     fp);
+		return true;
+	}
+	if (unit && table_find(p, &p->esc_units, 0, unit, unit_len(unit))) {
+		(void)refuse(buf, len, "%s is escalated: it waits for an administrator to clear it",
+			     unit);
+		return true;
+	}
 	return false;
 }
 
