@@ -525,10 +525,16 @@ static const struct {
 	 "_SYSTEMD_UNIT=user@0.service\n_SYSTEMD_USER_UNIT=init.scope\nUSER_UNIT=backup.service\n"
 	 "MESSAGE=backup.service: Failed.\n",
 	 POL_SOURCE_USER_UNIT},
-	/* The test sandbox's root `systemd --user`, standing in for PID 1. */
-	{"_TRANSPORT=journal\n_PID=77\n_UID=0\n_COMM=systemd\n_EXE=/lib/systemd/systemd\n"
-	 "_SYSTEMD_UNIT=init.scope\nUSER_UNIT=app.service\n"
-	 "MESSAGE=app.service: Main process exited, code=killed, status=9/KILL\n",
+	/*
+	 * The tier-1b sandbox's root `systemd --user`, standing in for PID 1,
+	 * and its unit's own output: the fields as measured there.
+	 */
+	{"_TRANSPORT=journal\n_PID=37\n_UID=0\n_COMM=systemd\n_EXE=/usr/lib/systemd/systemd\n"
+	 "_SYSTEMD_CGROUP=/init.scope\n_SYSTEMD_UNIT=init.scope\nUSER_UNIT=app.service\n"
+	 "MESSAGE=app.service: Failed with result 'exit-code'.\n",
+	 POL_SOURCE_SERVICE},
+	{"_TRANSPORT=stdout\n_PID=79\n_UID=0\n_COMM=sh\n_SYSTEMD_CGROUP=/app.slice/app.service\n"
+	 "_SYSTEMD_UNIT=app.service\nMESSAGE=app: boom\n",
 	 POL_SOURCE_SERVICE},
 	/* A login session; it names a service and claims the kernel in vain. */
 	{"_TRANSPORT=syslog\n_PID=4200\n_UID=1000\n_COMM=logger\n_SYSTEMD_UNIT=session-7.scope\n"
