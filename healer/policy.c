@@ -12,8 +12,18 @@
  * negative counts as 0, which keeps a cooldown or window running longer,
  * never shorter.
  *
+ * Forgetting is where a flood could win: an attacker who gets many
+ * distinct lines admitted (text a service logs on their behalf) pushes
+ * older fingerprints, and their cooldowns, out of a full table. What bounds
+ * the damage is kept where a flood cannot reach: the hourly budget is one
+ * list of its own, unit cooldowns are keyed by trusted unit names, and
+ * escalation marks have tables of their own. A record lost for want of
+ * memory makes every admission refuse for the longest window instead.
+ *
  * Fingerprint 0 and a NULL unit stand for "none" in the escalation calls,
  * so that a fingerprint and a unit can be marked, asked and cleared apart.
+ *
+ * No I/O but one getrandom() in pol_new(), for the hash key.
  */
 #include <inttypes.h>
 #include <stdarg.h>
