@@ -50,8 +50,8 @@ typedef struct Config {
 	uint64_t approval_timeout_usec;
 	uint64_t retention_usec;
 	/* [journal] */
-	int source;	   /* JrSource: system, directory or namespace */
-	char *source_arg;  /* the directory or namespace name, NULL for system */
+	int source;	  /* JrSource: system, directory or namespace */
+	char *source_arg; /* the directory or namespace name, NULL for system */
 	int min_priority;
 	uint64_t lookback_usec;
 	uint64_t window_usec; /* dedupe_window ("window" is read as an alias) */

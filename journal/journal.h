@@ -65,6 +65,16 @@ typedef struct JrEntry {
 	char *comm;	    /* _COMM */
 	char *exe;	    /* _EXE */
 	/*
+	 * How the entry reached journald (_TRANSPORT: kernel, journal,
+	 * syslog, stdout, audit, driver), and where the sender runs when it
+	 * is inside a user's service manager (_SYSTEMD_USER_UNIT) or a login
+	 * session (_SYSTEMD_SESSION). NULL when absent. journald sets them
+	 * and drops any client field whose name begins with '_'.
+	 */
+	char *transport;
+	char *systemd_user_unit;
+	char *systemd_session;
+	/*
 	 * The unit the entry is about, from trusted sources only: UNIT= when
 	 * the sender is PID 1 (running as root), USER_UNIT= when the sender is a
 	 * root-owned systemd service manager, else _SYSTEMD_UNIT. NULL when

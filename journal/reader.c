@@ -228,7 +228,8 @@ static int copy_message(JrEntry *e, const char *v, size_t n)
 	return e->message ? 0 : -ENOMEM;
 }
 
-/* A unit name from a field: plain printable ASCII, else ignored. */
+/* A unit name, or another token journald sets, from a field: plain printable ASCII, else ignored.
+ */
 static char *unit_copy(const char *v, size_t n)
 {
 	if (n == 0 || n > JR_FIELD_MAX)
@@ -282,6 +283,15 @@ static int read_fields(sd_journal *j, JrEntry *e, RawUnits *u)
 		} else if (FIELD_IS(s, l, "_SYSTEMD_UNIT")) {
 			if (!e->systemd_unit)
 				e->systemd_unit = unit_copy(s + 14, l - 14);
+		} else if (FIELD_IS(s, l, "_SYSTEMD_USER_UNIT")) {
+			if (!e->systemd_user_unit)
+				e->systemd_user_unit = unit_copy(s + 19, l - 19);
+		} else if (FIELD_IS(s, l, "_SYSTEMD_SESSION")) {
+			if (!e->systemd_session)
+				e->systemd_session = unit_copy(s + 17, l - 17);
+		} else if (FIELD_IS(s, l, "_TRANSPORT")) {
+			if (!e->transport)
+				e->transport = unit_copy(s + 11, l - 11);
 		} else if (FIELD_IS(s, l, "_PID")) {
 			if (num_field(s + 5, l - 5, INT32_MAX, &v))
 				e->pid = (pid_t)v;
@@ -356,6 +366,9 @@ void jr_entry_done(JrEntry *e)
 	free(e->systemd_unit);
 	free(e->comm);
 	free(e->exe);
+	free(e->transport);
+	free(e->systemd_user_unit);
+	free(e->systemd_session);
 	free(e->unit);
 	*e = (JrEntry){0};
 }

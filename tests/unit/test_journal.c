@@ -91,6 +91,8 @@ TEST(test_fields_and_trust)
 	CHECK_STR(v[0].exe, "/usr/sbin/nginx");
 	CHECK_STR(v[0].hostname, "web1");
 	CHECK_STR(v[0].boot_id, "0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d");
+	CHECK_STR(v[0].transport, "journal");
+	CHECK(v[0].systemd_user_unit == NULL && v[0].systemd_session == NULL);
 	CHECK_INT(v[0].pid, ==, 1234);
 	CHECK_INT(v[0].uid, ==, 0);
 	CHECK_INT(v[0].priority, ==, 3);
@@ -390,6 +392,66 @@ TEST(test_flood)
 	jr_free(r);
 }
 
+/*
+ * The fields journald sets about where a sender runs: _TRANSPORT, and
+ * _SYSTEMD_USER_UNIT / _SYSTEMD_SESSION for a user's manager or a login
+ * session. Fields of the same name without the '_' are the client's own
+ * and are not read as these.
+ */
+TEST(test_transport_and_sessions)
+{
+	static const char *const entries[] = {
+		/* The kernel: no unit, no process. */
+		"_TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nMESSAGE=EXT4-fs error (device "
+		"sda1)\n",
+		/* A process under a user's service manager. */
+		"_TRANSPORT=stdout\n_PID=4100\n_UID=1000\n_SYSTEMD_UNIT=user@1000.service\n"
+		"_SYSTEMD_USER_UNIT=syncthing.service\nSYSLOG_IDENTIFIER=syncthing\nMESSAGE=x\n",
+		/* A login session's process; it claims another transport and session. */
+		"_TRANSPORT=syslog\n_PID=4200\n_UID=1000\n_SYSTEMD_UNIT=session-7.scope\n"
+		"_SYSTEMD_SESSION=7\nTRANSPORT=kernel\nSYSTEMD_SESSION=1\n"
+		"SYSTEMD_USER_UNIT=a.service\nSYSLOG_IDENTIFIER=bash\nMESSAGE=y\n",
+		/* A transport that is not a plain token is not read. */
+		"_TRANSPORT=ker nel\n_PID=1\nMESSAGE=z\n",
+	};
+	char export[128];
+	JrEntry v[8];
+	JrReader *r;
+	size_t n;
+	FILE *f;
+
+	snprintf(export, sizeof export, "%s/transport.export", tmpdir);
+	f = fopen(export, "we");
+	if (!f)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(entries); i++)
+		fprintf(f,
+			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%zu\n_BOOT_ID="
+			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\nPRIORITY=3\n%s\n",
+			1790000000000000ULL + i * 1000, 1000 + i * 1000, entries[i]);
+	fclose(f);
+	r = open_dir(make_journal(export, "transport"), 3);
+	if (!r)
+		return;
+	n = read_all(r, v, ELEMENTSOF(v));
+	CHECK_INT(n, ==, 4);
+	if (n == 4) {
+		CHECK_STR(v[0].transport, "kernel");
+		CHECK(v[0].unit == NULL && v[0].systemd_unit == NULL);
+		CHECK_STR(v[1].transport, "stdout");
+		CHECK_STR(v[1].systemd_user_unit, "syncthing.service");
+		CHECK_STR(v[1].unit, "user@1000.service");
+		CHECK(v[1].systemd_session == NULL);
+		CHECK_STR(v[2].transport, "syslog");
+		CHECK_STR(v[2].systemd_session, "7");
+		CHECK(v[2].systemd_user_unit == NULL);
+		CHECK(v[3].transport == NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		jr_entry_done(&v[i]);
+	jr_free(r);
+}
+
 static void export_entry(FILE *f, int i, const char *prio, const char *message)
 {
 	fprintf(f,
@@ -548,6 +610,7 @@ int main(void)
 	RUN(test_open_errors);
 	RUN(test_fingerprint);
 	RUN(test_flood);
+	RUN(test_transport_and_sessions);
 	RUN(test_token_at_the_cut);
 	RUN(test_follow_batches);
 	free((char *)basic_dir);
