@@ -49,25 +49,17 @@ mount -n -t tmpfs -o mode=0755,size=1m sandbox-cgroup /sys/fs/cgroup &&
 	mount -n -t cgroup -o none,name=systemd,xattr cgroup /sys/fs/cgroup/systemd &&
 	mount -n -t cgroup2 cgroup2 /sys/fs/cgroup/unified || die "cannot mount cgroups"
 
-# /run: a fresh tmpfs on each folder the manager, journald and dbus use. If
-# one of them does not exist on the host, /run as a whole gets a tmpfs
-# first, so that no folder is ever created on the host.
-dirs="/run/systemd /run/dbus /run/log /run/user"
-for d in $dirs; do
-	if [ ! -d "$d" ]; then
-		mount -n -t tmpfs -o mode=0755,size=16m sandbox-run /run || die "cannot mount /run"
-		mkdir -p $dirs
-		break
-	fi
-done
-for d in $dirs; do
-	mount -n -t tmpfs -o mode=0755,size=64m "sandbox-${d##*/}" "$d" || die "cannot mount $d"
-done
+# /run: a fresh tmpfs for all of it. The manager, journald and dbus write
+# below /run/systemd, /run/log, /run/dbus and /run/user, and libmount (in
+# the manager) creates /run/mount for its utab watch: nothing of that may
+# appear on the host, whose /run is then hidden from the command too.
+mount -n -t tmpfs -o mode=0755,size=64m sandbox-run /run || die "cannot mount /run"
+mkdir -p /run/lock && chmod 1777 /run/lock || die "cannot make /run/lock"
 if [ -d /var/log/journal ]; then
 	mount -n -t tmpfs -o mode=0755,size=16m sandbox-journal /var/log/journal ||
 		die "cannot mount /var/log/journal"
 fi
-mkdir -p /run/systemd/system /run/systemd/journal /run/log/journal "$state" \
+mkdir -p /run/systemd/system /run/systemd/journal /run/log/journal /run/dbus "$state" \
 	"$rt/systemd/user" "$rt/home" /run/systemd/journald.conf.d || die "cannot make /run folders"
 chmod 0700 "$rt"
 

@@ -9,8 +9,9 @@
 # Outside: fresh child cgroups in every mounted hierarchy (TESTING.md rule 1),
 # entered by a separate process (enter.sh) that checks /proc/self/cgroup
 # before anything else starts. Inside new mount, PID, cgroup and network
-# namespaces, init.sh (PID 1) mounts private cgroup trees, /run/systemd,
-# /run/dbus, /run/log, /run/user and /var/log/journal, starts journald and
+# namespaces, init.sh (PID 1) mounts private cgroup trees, /run (with
+# /run/systemd, /run/dbus, /run/log/journal, /run/user) and /var/log/journal
+# (the host's /run is hidden from the command), starts journald and
 # `systemd --user` with DIR's units, binds the manager's sockets where
 # systemctl and sd_bus_open_system() look, starts each --start unit (its
 # failure ignored: a test may want a failed unit), then runs CMD with

@@ -83,7 +83,8 @@ host_state() {
 	find /run/systemd /run/log /run/dbus /run/user /var/log/journal -maxdepth 2 2>/dev/null |
 		grep -vE 'journal\.|journald@|/[0-9a-f]{32}\.' | sort
 	ls -d /run/mount /run/systemd/system /run/systemd/private /run/log/journal \
-		/run/dbus/system_bus_socket 2>/dev/null
+		/run/dbus/system_bus_socket /run/user/0 /root/.config/systemd \
+		/root/.local/share/systemd 2>/dev/null
 	stat -c '%n %s %Y' /etc/systemd/journald.conf
 }
 # The cgroups of one sandbox.sh, by its pid.
@@ -123,8 +124,14 @@ t=$(now_ms)
 pids=()
 for i in 1 2 3 4; do
 	"$sandbox" --units "$tmp/units" --start app.service -- sh -c \
-		'[ "$(systemctl is-active app.service)" = active ] &&
-		 [ "$(journalctl -q --no-pager | grep -c "Startup finished")" -eq 1 ]' >"$tmp/par$i" 2>&1 &
+		'[ "$(systemctl is-active app.service)" = active ] || exit 1
+		 # journald may not have taken the line in yet: wait, then count.
+		 for i in $(seq 300); do
+			n=$(journalctl -q --no-pager | grep -c "Startup finished")
+			[ "$n" -gt 0 ] && break
+			sleep 0.01
+		 done
+		 [ "$n" -eq 1 ] || { echo "$n startup lines"; exit 1; }' >"$tmp/par$i" 2>&1 &
 	pids+=($!)
 done
 for i in 0 1 2 3; do
