@@ -30,12 +30,13 @@ typedef struct UnitInfo {
 	uint64_t restart_usec;
 	bool refuse_manual_start;
 	bool refuse_manual_stop;
-	char *failure_action;	  /* "none", "reboot", ... */
+	char *failure_action; /* "none", "reboot", ... */
 	char *success_action;
 	char *start_limit_action;
 	char *job_timeout_action;
-	char **exec_paths;	  /* every absolute path in ExecStart*=, ExecStartPre*= (argv), NULL-terminated */
-	char *working_directory;  /* WorkingDirectory=, NULL when unset */
+	char **exec_paths;	 /* every absolute path in ExecStart*=, ExecStartPre*= (argv),
+				    NULL-terminated */
+	char *working_directory; /* WorkingDirectory=, NULL when unset */
 } UnitInfo;
 
 void unit_info_done(UnitInfo *u);
