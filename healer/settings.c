@@ -183,6 +183,8 @@ static int load_config(Settings *s, const SettingsOptions *o, char **ret_errors)
 		r = cfg_finish(s->config, ret_errors);
 	if (r < 0)
 		return r;
+	if (o->config_only)
+		return 0;
 	r = cfg_load_api_key(s->config, o->envp, &key_error);
 	if (r < 0) {
 		if (key_error && asprintf(ret_errors, "%s\n", key_error) < 0)
@@ -207,6 +209,10 @@ int settings_load(const SettingsOptions *opts, Settings **ret, char **ret_errors
 	have_key = r = load_config(s, o, ret_errors);
 	if (r < 0)
 		return r;
+	if (o->config_only) {
+		*ret = TAKE_PTR(s);
+		return 0;
+	}
 	/* A config named on the command line names its files too. */
 	r = settings_load_whitelist(o->whitelist_path ? o->whitelist_path : s->config->whitelist,
 				    o->whitelist_path || o->config_path, &s->whitelist,

@@ -27,6 +27,12 @@ typedef struct SettingsOptions {
 	const char *config_path;    /* NULL: CFG_DEFAULT_PATH, which may be missing */
 	const char *whitelist_path; /* NULL: [healer] whitelist */
 	char *const *envp;	    /* HEALER_* and API key variables; NULL: environ */
+	/*
+	 * Only healer.conf and its overrides, for tools that read the store
+	 * (history, approve): no key, whitelist or rules, so that a broken
+	 * whitelist never hides the record of what happened.
+	 */
+	bool config_only;
 } SettingsOptions;
 
 /*

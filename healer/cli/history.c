@@ -17,7 +17,7 @@
 
 static int open_store(const char *config, Store **ret)
 {
-	SettingsOptions so = {.config_path = config};
+	SettingsOptions so = {.config_path = config, .config_only = true};
 	_cleanup_(settings_unrefp) Settings *s = NULL;
 	_cleanup_free_ char *errors = NULL, *db = NULL;
 	int r = settings_load(&so, &s, &errors);

@@ -137,7 +137,7 @@ int cli_decide(int argc, char **argv)
 		{},
 	};
 	bool approve = strcmp(argv[0], "approve") == 0;
-	SettingsOptions so = {0};
+	SettingsOptions so = {.config_only = true};
 	_cleanup_(settings_unrefp) Settings *s = NULL;
 	_cleanup_(st_closep) Store *st = NULL;
 	_cleanup_free_ char *errors = NULL, *db = NULL;

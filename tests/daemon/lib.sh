@@ -62,7 +62,9 @@ jsend() {
 	python3 - "/run/systemd/journal.$ns/socket" "$@" <<'PY'
 import socket, sys
 path, prio, msg = sys.argv[1], sys.argv[2], sys.argv[3]
-fields = ["PRIORITY=" + prio, "MESSAGE=" + msg, "SYSLOG_IDENTIFIER=testapp"] + sys.argv[4:]
+fields = {"PRIORITY": prio, "MESSAGE": msg, "SYSLOG_IDENTIFIER": "testapp"}
+fields.update(a.split("=", 1) for a in sys.argv[4:])
+fields = ["%s=%s" % kv for kv in fields.items()]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(("\n".join(fields) + "\n").encode(), path)
 PY
