@@ -221,9 +221,17 @@ static void on_analysis(Analysis *an, void *userdata)
 	if (x->error)
 		log_msg(LOG_WARNING, "attempt %lld: %s%s", (long long)a->id, x->error,
 			x->fallback ? "; the offline rules answered" : "");
-	if (!a->plan->accepted) {
+	/*
+	 * A reply the whitelist refused makes the attempt rejected; no reply at
+	 * all (no rule matched, the provider failed) is simply no plan.
+	 */
+	if (!a->plan->accepted && x->reply) {
 		attempt_finish(a, AT_REJECTED, "the whitelist refused the plan: %s",
 			       a->plan->reason);
+		return;
+	}
+	if (!a->plan->accepted) {
+		attempt_finish(a, AT_SKIPPED, "no plan: %s", a->plan->reason);
 		return;
 	}
 	if (a->plan->n_commands == 0) {

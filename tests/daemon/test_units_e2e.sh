@@ -124,7 +124,7 @@ check "job fixed" hist_wait 20 'any(h["status"]=="healed" and h["error"]["servic
 check "job.sh executable" test -x "$tmp/job.sh"
 
 # Attack: an unprivileged process claims nginx failed, forging UNIT= fields.
-setpriv --reuid=65534 --regid=65534 --clear-groups python3 - <<'PY'
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - <<'PY'
 import socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"PRIORITY=3\nUNIT=nginx.service\nUSER_UNIT=nginx.service\nSYSLOG_IDENTIFIER=systemd\n"
