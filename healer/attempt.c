@@ -152,8 +152,7 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 			(void)util_snprintf(reason + l, sizeof reason - l,
 					    "; escalated: no more automatic attempts until an "
 					    "administrator clears it");
-			(void)st_escalation_add(d->store, a->fingerprint, a->unit, reason, now,
-						NULL);
+			daemon_escalated(d, a->fingerprint, a->unit, reason);
 			to = AT_ESCALATED;
 		}
 	}

@@ -89,6 +89,8 @@ struct Daemon {
 	size_t n_tracked_buckets, n_tracked;
 	uint64_t tracked_dropped;
 
+	StEscalation *esc; /* escalations policy enforces, to notice the ones cleared */
+	size_t n_esc;
 	Attempt *attempts; /* every live attempt */
 	size_t n_analyzing;
 	size_t n_queued;
@@ -109,6 +111,9 @@ uint64_t daemon_mono(void);
 
 /* The policy configuration from the settings. */
 void daemon_policy_config(const Config *c, PolicyConfig *ret);
+
+/* Records an escalation policy just decided (store and the daemon's list). */
+void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const char *reason);
 
 /* Starts queued attempts while analysis slots are free (from a defer source). */
 void daemon_kick(Daemon *d);

@@ -393,10 +393,64 @@ static void take_decisions(Daemon *d)
 	st_decisions_free(v, n);
 }
 
+void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const char *reason)
+{
+	/* Exactly what policy marked: the fingerprint, the unit, or both. */
+	uint64_t fp = pol_is_escalated(d->policy, fingerprint, NULL) ? fingerprint : 0;
+	const char *u = unit && pol_is_escalated(d->policy, 0, unit) ? unit : NULL;
+	StEscalation *n;
+	int64_t id;
+
+	if (st_escalation_add(d->store, fp, u, reason, daemon_now(), &id) < 0) {
+		log_msg(LOG_ERR, "Failed to store an escalation: %s", st_errmsg(d->store));
+		return;
+	}
+	n = realloc(d->esc, (d->n_esc + 1) * sizeof *n);
+	if (!n)
+		return;
+	d->esc = n;
+	d->esc[d->n_esc] =
+		(StEscalation){.id = id, .fingerprint = fp, .unit = u ? strdup(u) : NULL};
+	d->n_esc++;
+}
+
+/*
+ * An administrator cleared escalations in the store (healer clear ID):
+ * policy forgets those marks and the failures behind them.
+ */
+static void sync_escalations(Daemon *d)
+{
+	StEscalation *v = NULL;
+	size_t n = 0, kept = 0;
+
+	if (st_escalations(d->store, &v, &n) < 0) {
+		log_msg(LOG_ERR, "Failed to read escalations: %s", st_errmsg(d->store));
+		return;
+	}
+	for (size_t i = 0; i < d->n_esc; i++) {
+		bool still = false;
+
+		for (size_t k = 0; k < n && !still; k++)
+			still = v[k].id == d->esc[i].id;
+		if (still) {
+			d->esc[kept++] = d->esc[i];
+			continue;
+		}
+		pol_clear_escalation(d->policy, d->esc[i].fingerprint, d->esc[i].unit);
+		log_msg(LOG_INFO, "Escalation %lld cleared by an administrator",
+			(long long)d->esc[i].id);
+		free(d->esc[i].unit);
+		free(d->esc[i].reason);
+	}
+	d->n_esc = kept;
+	st_escalations_free(v, n);
+}
+
 static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	(void)s;
 	(void)si;
+	sync_escalations(userdata);
 	take_decisions(userdata);
 	return 0;
 }
@@ -576,8 +630,10 @@ static int replay_policy(Daemon *d)
 		r = st_escalations(d->store, &e, &ne);
 	for (size_t i = 0; r >= 0 && i < ne; i++)
 		pol_escalate(d->policy, e[i].fingerprint, e[i].unit);
-	if (r >= 0)
-		st_escalations_free(e, ne);
+	if (r >= 0) {
+		d->esc = e; /* kept: sync_escalations() notices the ones cleared */
+		d->n_esc = ne;
+	}
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "Failed to read policy history: %s",
 				 st_errmsg(d->store));
@@ -624,6 +680,9 @@ static int start_follower(Daemon *d)
 	r = fl_new(d->event, reader, cs, &fo, on_entry, d, &d->follower);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "Failed to follow the journal: %m");
+	if (fl_cursor_was_stale(d->follower))
+		log_msg(LOG_WARNING, "The saved journal position is not in this journal (another "
+				     "machine's, or vacuumed away); reading from now - lookback");
 	return 0;
 }
 
@@ -836,6 +895,7 @@ Daemon *daemon_free(Daemon *d)
 		attempt_free(a);
 	}
 	free(d->fresh); /* its attempts were on the list */
+	st_escalations_free(d->esc, d->n_esc);
 	fl_free(d->follower);
 	notify_free(d->notifier);
 	sd_event_source_disable_unref(d->kick);

@@ -28,6 +28,7 @@ struct Follower {
 	uint64_t seen, skipped;
 	int last_error;
 	bool paused;
+	bool cursor_stale;
 };
 
 bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier)
@@ -154,14 +155,22 @@ static int position(Follower *f)
 	_cleanup_free_ char *cursor = NULL;
 	int r;
 
-	if (jr_last_cursor(f->reader))
-		return jr_seek_cursor(f->reader, jr_last_cursor(f->reader));
+	/* After a reopen, near our own last entry is the best there is. */
+	if (jr_last_cursor(f->reader)) {
+		r = jr_seek_cursor(f->reader, jr_last_cursor(f->reader));
+		return r < 0 ? r : 0;
+	}
 	if (f->store) {
 		r = f->store->load(f->store, &cursor);
 		if (r < 0)
 			return r;
-		if (cursor)
-			return jr_seek_cursor(f->reader, cursor);
+		if (cursor) {
+			r = jr_seek_cursor(f->reader, cursor);
+			if (r != 0)
+				return r < 0 ? r : 0;
+			/* Not in this journal: begin at now - lookback, and say so. */
+			f->cursor_stale = true;
+		}
 	}
 	return jr_seek_realtime(f->reader, f->start_realtime);
 }
@@ -296,6 +305,11 @@ Follower *fl_free(Follower *f)
 	free(f->own_identifier);
 	free(f);
 	return NULL;
+}
+
+bool fl_cursor_was_stale(const Follower *f)
+{
+	return f->cursor_stale;
 }
 
 JrReader *fl_reader(Follower *f)

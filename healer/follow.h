@@ -69,6 +69,12 @@ static inline void fl_freep(Follower **f)
 	*f = fl_free(*f);
 }
 
+/*
+ * Whether the stored cursor was not found in this journal (another
+ * machine's, or vacuumed away), so reading began at now - lookback.
+ */
+bool fl_cursor_was_stale(const Follower *f);
+
 /* The reader (for context lines); owned by the follower. */
 JrReader *fl_reader(Follower *f);
 

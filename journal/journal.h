@@ -95,7 +95,12 @@ static inline void jr_freep(JrReader **r)
 	*r = jr_free(*r);
 }
 
-/* Positions the reader so that jr_next() returns the first entry after cursor. */
+/*
+ * Positions the reader so that jr_next() returns the first entry after
+ * cursor. Returns 1 when the cursor's entry is in this journal, 0 when it
+ * is not (another machine's cursor, a vacuumed position: the reader is then
+ * near it, but not reliably after it), or -errno.
+ */
 int jr_seek_cursor(JrReader *r, const char *cursor);
 /* ... the first entry at or after realtime (µs since the epoch). */
 int jr_seek_realtime(JrReader *r, uint64_t realtime_usec);

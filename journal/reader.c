@@ -164,6 +164,12 @@ static int set_last_cursor(JrReader *r, const char *c)
  * past it. If that entry is gone (vacuumed), the journal lands on the nearest
  * later one, which has not been read yet: step back so it is not skipped.
  */
+/*
+ * 1 when the cursor's own entry is in this journal (the next read is the
+ * entry after it), 0 when it is not: a cursor of another machine, or of a
+ * position vacuumed away. sd-journal then seeks to some nearby position,
+ * which the caller must not trust as "where we left off".
+ */
 static int seek_after(sd_journal *j, const char *cursor)
 {
 	int r = sd_journal_seek_cursor(j, cursor);
@@ -174,7 +180,7 @@ static int seek_after(sd_journal *j, const char *cursor)
 	if (r <= 0)
 		return r;
 	if (sd_journal_test_cursor(j, cursor) > 0)
-		return 0;
+		return 1;
 	r = sd_journal_previous(j);
 	return r < 0 ? r : 0;
 }
@@ -188,7 +194,10 @@ int jr_seek_cursor(JrReader *r, const char *cursor)
 	k = seek_after(r->j, cursor);
 	if (k < 0)
 		return k;
-	return set_last_cursor(r, cursor);
+	if (k == 0)
+		return 0;
+	k = set_last_cursor(r, cursor);
+	return k < 0 ? k : 1;
 }
 
 int jr_seek_realtime(JrReader *r, uint64_t realtime_usec)

@@ -30,6 +30,9 @@ int cli_run(int argc, char **argv);
 /* healer approve|reject ID: a decision on an attempt awaiting approval. */
 int cli_decide(int argc, char **argv);
 
+/* healer escalations | clear ID: what waits for an administrator. */
+int cli_escalations(int argc, char **argv);
+
 /* healer history|stats: the store's records, read-only. */
 int cli_history(int argc, char **argv);
 

@@ -28,6 +28,8 @@ static int usage(FILE *f)
 		"  approve|reject [-c CONFIG] ID  decide on an attempt awaiting approval\n"
 		"  history [-c CONFIG] [--state STATE] [--limit N] [--offset N] [--json]\n"
 		"  stats [-c CONFIG]              what the daemon recorded\n"
+		"  escalations [-c CONFIG]        what waits for an administrator\n"
+		"  clear [-c CONFIG] ID           clear an escalation: attempts resume\n"
 		"  version                        print the version\n");
 	return f == stderr ? 2 : 0;
 }
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
 		return usage(stdout);
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "escalations") == 0 || strcmp(argv[1], "clear") == 0)
+		return cli_escalations(argc - 1, argv + 1);
 	if (strcmp(argv[1], "history") == 0 || strcmp(argv[1], "stats") == 0)
 		return cli_history(argc - 1, argv + 1);
 	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0)

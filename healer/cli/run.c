@@ -190,3 +190,88 @@ int cli_decide(int argc, char **argv)
 	wake_daemon(settings_config(s)->state_dir);
 	return 0;
 }
+
+/*
+ * healer escalations [-c CONFIG]: what is escalated (JSON lines).
+ * healer clear [-c CONFIG] ID: clears one, so that automatic attempts resume.
+ */
+int cli_escalations(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{},
+	};
+	bool clear = strcmp(argv[0], "clear") == 0;
+	SettingsOptions so = {.config_only = true};
+	_cleanup_(settings_unrefp) Settings *s = NULL;
+	_cleanup_(st_closep) Store *st = NULL;
+	_cleanup_free_ char *errors = NULL, *db = NULL;
+	StEscalation *v = NULL;
+	uint64_t id = 0;
+	size_t n = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
+		if (c != 'c')
+			return 2;
+		so.config_path = optarg;
+	}
+	if ((clear &&
+	     (optind + 1 != argc || util_parse_u64(argv[optind], 1, INT64_MAX, &id) < 0)) ||
+	    (!clear && optind != argc)) {
+		fprintf(stderr,
+			"usage: healer escalations [-c CONFIG] | healer clear [-c CONFIG] ID\n");
+		return 2;
+	}
+	r = settings_load(&so, &s, &errors);
+	if (r < 0) {
+		cli_print_errors(argv[0], r, errors);
+		return 1;
+	}
+	if (asprintf(&db, "%s/healer.db", settings_config(s)->state_dir) < 0)
+		return 1;
+	free(errors);
+	errors = NULL;
+	r = st_open(db, &st, &errors);
+	if (r < 0) {
+		fprintf(stderr, "healer %s: %s\n", argv[0], errors ? errors : strerror(-r));
+		return 1;
+	}
+	if (clear) {
+		char detail[64];
+
+		r = st_escalation_clear(st, (int64_t)id);
+		if (r < 0) {
+			fprintf(stderr, "healer clear: no escalation %llu\n",
+				(unsigned long long)id);
+			return 1;
+		}
+		(void)snprintf(detail, sizeof detail, "escalation %llu", (unsigned long long)id);
+		(void)st_audit(st, "cli", "clear", detail, util_now_usec());
+		printf("escalation %llu cleared\n", (unsigned long long)id);
+		wake_daemon(settings_config(s)->state_dir);
+		return 0;
+	}
+	if (st_escalations(st, &v, &n) < 0) {
+		fprintf(stderr, "healer escalations: %s\n", st_errmsg(st));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char fp[17];
+
+		(void)snprintf(fp, sizeof fp, "%016llx", (unsigned long long)v[i].fingerprint);
+		if (!o || !cJSON_AddNumberToObject(o, "id", (double)v[i].id) ||
+		    !cJSON_AddStringToObject(o, "fingerprint", fp) ||
+		    !(v[i].unit ? cJSON_AddStringToObject(o, "unit", v[i].unit)
+				: cJSON_AddNullToObject(o, "unit")) ||
+		    !cJSON_AddStringToObject(o, "reason", v[i].reason ? v[i].reason : "")) {
+			cJSON_Delete(o);
+			st_escalations_free(v, n);
+			return 1;
+		}
+		(void)cli_print_json(o, false);
+	}
+	st_escalations_free(v, n);
+	return 0;
+}

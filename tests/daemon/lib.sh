@@ -13,6 +13,7 @@ case $bin in /*) ;; *) bin=$top/$bin ;; esac
 case $progs in /*) ;; *) progs=$top/$progs ;; esac
 passed=0 failed=0
 hpid=
+healer_env=(HEALER_TEST=1)
 
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
@@ -73,6 +74,7 @@ PY
 # write_config LINE...: healer.conf for this namespace, the test's whitelist
 # and rules; LINEs go to [healer], $journal_extra to [journal].
 journal_extra=
+extra_sections=
 write_config() {
 	{
 		printf '[healer]\nstate_dir = %s/state\nwhitelist = %s/whitelist.conf\n' "$tmp" "$tmp"
@@ -80,12 +82,13 @@ write_config() {
 		printf '%s\n' "$@"
 		printf '[journal]\nsource = namespace:%s\nlookback = 1min\n%s\n' "$ns" "$journal_extra"
 		printf '[llm]\nprovider = rules\nrules = %s/rules.conf\n' "$tmp"
+		printf '%s\n' "$extra_sections"
 	} >"$tmp/healer.conf"
 }
 
 start_healer() {
 	rm -f "$tmp/state/healer.pid"
-	"$bin" run -c "$tmp/healer.conf" --no-bus "$@" >>"$tmp/healer.log" 2>&1 &
+	env "${healer_env[@]}" "$bin" run -c "$tmp/healer.conf" --no-bus "$@" >>"$tmp/healer.log" 2>&1 &
 	hpid=$!
 	for _ in $(seq 250); do
 		[ -f "$tmp/state/healer.pid" ] && return 0

@@ -69,6 +69,37 @@ propose = flappy_fix
 message = slowpoke broke
 propose = slow_fix
 RULES
+# A webhook receiver and a notify socket, both real: what the daemon tells the world.
+python3 - "$tmp/hook.port" "$tmp/hook.log" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+hookpid=$!
+python3 - "$tmp/notify.sock" "$tmp/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    m = s.recv(4096)
+    with open(sys.argv[2], "ab") as f:
+        f.write(m.replace(b"\n", b" ") + b"\n")
+PY
+notifypid=$!
+for _ in $(seq 100); do [ -s "$tmp/hook.port" ] && [ -S "$tmp/notify.sock" ] && break; sleep 0.02; done
+healer_env=(NOTIFY_SOCKET="$tmp/notify.sock" WATCHDOG_USEC=400000)
+extra_sections="[notify]
+webhook = http://127.0.0.1:$(cat "$tmp/hook.port")/hook"
 journal_extra="dedupe_window = 1s"
 write_config "cooldown = 0" "max_attempts = 10" "escalate_after = 2"
 
@@ -79,6 +110,14 @@ start_healer || exit 1
 jsend 3 "thing broke badly"
 check "healed" hist_wait 15 'any(h["status"]=="healed" and "thing broke" in h["error"]["message"] and h["provider"]=="rules" and h["actions"][0]["exit_code"]==0 for h in H)'
 check "the fix ran" test -e "$tmp/thing"
+check "sd_notify READY" grep -q "READY=1" "$tmp/notify.log"
+check "sd_notify STATUS" grep -q "STATUS=following the journal" "$tmp/notify.log"
+check "sd_notify WATCHDOG" grep -q "WATCHDOG=1" "$tmp/notify.log"
+for _ in $(seq 100); do grep -q '"event":"healed"' "$tmp/hook.log" 2>/dev/null && break; sleep 0.05; done
+check "webhook told of the heal" python3 -c '
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if any(m["event"] == "healed" for m in L) and all("text" in m and "time" in m for m in L) else 1)' "$tmp/hook.log"
 
 # 2. The line claims a symptom the host does not confirm: nothing runs.
 touch "$tmp/gadget"
@@ -94,6 +133,14 @@ check "escalated" hist_wait 15 'any(h["status"]=="escalated" and "widget" in h["
 sleep 1.1
 jsend 3 "widget broke"
 check "skipped once escalated" hist_wait 15 'any(h["status"]=="skipped" and "widget" in h["error"]["message"] and "escalat" in h["reason"] for h in H)'
+check "webhook told of the escalation" grep -q '"event":"escalated"' "$tmp/hook.log"
+# An administrator clears it: automatic attempts resume.
+esc=$("$bin" escalations -c "$tmp/healer.conf" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+check "clear the escalation" "$bin" clear -c "$tmp/healer.conf" "$esc"
+for _ in $(seq 100); do grep -q "Escalation $esc cleared" "$tmp/healer.log" && break; sleep 0.05; done
+sleep 1.1
+jsend 3 "widget broke"
+check "attempts resume after clear" hist_wait 15 '[h["status"] for h in H if "widget" in h["error"]["message"]][0]=="failed"'
 
 # 4. The error comes back right after the fix: verification fails.
 jsend 3 "flapper broke"
@@ -151,6 +198,18 @@ jsend 3 "gadget broke, left alone"
 check "expired" hist_wait 15 'any(h["status"]=="rejected" and "left alone" in h["error"]["message"] and "approval_timeout" in h["reason"] for h in H)'
 stop_healer
 
+# A cursor that is not in this journal (another machine's): detected, and said.
+python3 - "$tmp/state/healer.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE cursor SET cursor = 's=0123456789abcdef0123456789abcdef;i=9;b=0123456789abcdef0123456789abcdef;m=1;t=5f0000000000;x=9'")
+c.commit()
+PY
+start_healer || exit 1
+for _ in $(seq 100); do grep -q "not in this journal" "$tmp/healer.log" && break; sleep 0.05; done
+check "a foreign cursor is detected" grep -q "not in this journal" "$tmp/healer.log"
+stop_healer
+
 # 9. dry run: everything but the commands.
 write_config "cooldown = 0" "dry_run = yes"
 start_healer || exit 1
@@ -166,4 +225,5 @@ start_healer || exit 1
 jsend 3 "thing broke without a unit"
 check "act_on skips unitless" hist_wait 15 'any(h["status"]=="skipped" and "without a unit" in h["error"]["message"] and "act_on" in h["reason"] for h in H)'
 stop_healer
+kill "$hookpid" "$notifypid" 2>/dev/null
 daemon_finish

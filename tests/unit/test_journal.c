@@ -254,7 +254,7 @@ TEST(test_cursor_resume)
 	r = open_dir(basic_dir, 3);
 	CHECK_INT(cs->load(cs, &stored), ==, 0);
 	CHECK(stored != NULL);
-	CHECK_INT(jr_seek_cursor(r, stored), ==, 0);
+	CHECK_INT(jr_seek_cursor(r, stored), ==, 1);
 	{
 		JrEntry f;
 
@@ -267,6 +267,9 @@ TEST(test_cursor_resume)
 	free(third);
 	free(stored);
 	CHECK_INT(jr_seek_cursor(r, ""), ==, -EINVAL);
+	/* A well-formed cursor of another journal: detected, not trusted. */
+	CHECK_INT(jr_seek_cursor(r, "s=0123456789abcdef0123456789abcdef;i=1;b=0123456789abcdef0123456789abcdef;m=1;t=5f0000000000;x=1"),
+		  ==, 0);
 	jr_free(r);
 
 	/* What stands at PATH.tmp is replaced, never written through. */
