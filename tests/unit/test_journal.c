@@ -268,7 +268,8 @@ TEST(test_cursor_resume)
 	free(stored);
 	CHECK_INT(jr_seek_cursor(r, ""), ==, -EINVAL);
 	/* A well-formed cursor of another journal: detected, not trusted. */
-	CHECK_INT(jr_seek_cursor(r, "s=0123456789abcdef0123456789abcdef;i=1;b=0123456789abcdef0123456789abcdef;m=1;t=5f0000000000;x=1"),
+	CHECK_INT(jr_seek_cursor(r, "s=0123456789abcdef0123456789abcdef;i=1;b="
+				    "0123456789abcdef0123456789abcdef;m=1;t=5f0000000000;x=1"),
 		  ==, 0);
 	jr_free(r);
 
