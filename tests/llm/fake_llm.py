@@ -314,6 +314,9 @@ def sc_thinking(c, show_thoughts=False):
 MIB3 = 3 * 1024 * 1024
 SCENARIOS = {
     "good": lambda c: ok(c, [PLAN]),
+    # For the daemon's tests: an action of their own test whitelist.
+    "fixthing": lambda c: ok(c, ['{"diagnosis": "the thing marker is missing", "commands": '
+                                 '[{"action": "fix_thing", "args": {}}]}']),
     "fenced": lambda c: ok(c, ["Here is what I found in the journal.\n\n```json\n" + PLAN
                                + "\n```\n\nThis restarts nginx once its port is free.\n"]),
     "freetext": lambda c: ok(c, ["nginx.service failed because its port was taken. Restart it:\n\n"
