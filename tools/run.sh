@@ -1,31 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make run`: the daemon ('healer run') is not built yet, so this shows the
-# parts that are, on the embedded defaults (the shipped examples, offline
-# rules), against the files of this tree only. It changes nothing on the host.
+# `make run`: the daemon on embedded defaults (the shipped whitelist and
+# offline rules built in, the system journal), with its state in a folder
+# of this tree (build/demo/state) instead of /var/lib/healer. Ctrl-C stops it.
 set -uo pipefail
 bin=$1
 cd "$(dirname "$0")/.."
-demo=build/demo && mkdir -p "$demo"
-say() { printf '\n+ %s\n' "$*" >&2; }
-
-echo "healer: the daemon ('healer run') is not built yet; here are the parts that are." >&2
-say "$bin whitelist check examples/whitelist.conf"
-"$bin" whitelist check examples/whitelist.conf
-say "$bin whitelist test --command 'systemctl restart nginx' --json"
-"$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart nginx' --json
-say "$bin whitelist test --command 'systemctl restart sshd; reboot' --json"
-"$bin" whitelist test -w examples/whitelist.conf --command 'systemctl restart sshd; reboot' --json
-say "$bin analyze --unit nginx.service --message 'bind() to 0.0.0.0:80 failed (98: Address already in use)'"
-"$bin" analyze --unit nginx.service \
-	--message 'bind() to 0.0.0.0:80 failed (98: Address already in use)'
-if [ -x /lib/systemd/systemd-journal-remote ]; then
-	rm -rf "$demo"/journal && mkdir -p "$demo"/journal
-	/lib/systemd/systemd-journal-remote -o "$demo"/journal/x.journal \
-		tests/data/journal/basic.export 2>/dev/null
-	say "$bin journal scan --directory $demo/journal --all"
-	"$bin" journal scan --directory "$demo"/journal --all
+state=$PWD/build/demo/state
+mkdir -p "$state"
+echo "healer: state in $state; Ctrl-C stops it" >&2
+if [ ! -S /run/systemd/journal/socket ]; then
+	echo "healer: no journald runs on this machine: the daemon waits for a journal to appear" >&2
 fi
-say "$bin run"
-"$bin" run
-exit 0
+"$bin" run --check >/dev/null || exit 1
+HEALER_HEALER_STATE_DIR=$state exec "$bin" run

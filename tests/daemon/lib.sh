@@ -26,6 +26,7 @@ check() { # description, then a command that must succeed
 # Re-executes the calling script in a private mount namespace (once).
 daemon_init() {
 	ns=$1
+	shift
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP: a private journald needs root"
 		echo "0 passed, 0 failed"
