@@ -33,6 +33,15 @@ int cli_decide(int argc, char **argv);
 /* healer escalations | clear ID: what waits for an administrator. */
 int cli_escalations(int argc, char **argv);
 
+/*
+ * Opens the store named by healer.conf (config NULL: the default) for the
+ * commands that read or record there; errors are printed under `what`.
+ * *ret_state_dir (optional) gets the state folder.
+ */
+typedef struct Store Store;
+int cli_open_store(const char *what, const char *config, bool readonly, Store **ret,
+		   char **ret_state_dir);
+
 /* healer history|stats: the store's records, read-only. */
 int cli_history(int argc, char **argv);
 

@@ -15,7 +15,8 @@
 #include "healer/settings.h"
 #include "healer/store.h"
 
-static int open_store(const char *config, Store **ret)
+int cli_open_store(const char *what, const char *config, bool readonly, Store **ret,
+		   char **ret_state_dir)
 {
 	SettingsOptions so = {.config_path = config, .config_only = true};
 	_cleanup_(settings_unrefp) Settings *s = NULL;
@@ -23,17 +24,23 @@ static int open_store(const char *config, Store **ret)
 	int r = settings_load(&so, &s, &errors);
 
 	if (r < 0) {
-		cli_print_errors("healer", r, errors);
+		cli_print_errors(what, r, errors);
 		return r;
 	}
 	if (asprintf(&db, "%s/healer.db", settings_config(s)->state_dir) < 0)
 		return -ENOMEM;
 	free(errors);
 	errors = NULL;
-	r = st_open_readonly(db, ret, &errors);
-	if (r < 0)
-		fprintf(stderr, "healer: %s: %s\n", db, errors ? errors : strerror(-r));
-	return r;
+	r = readonly ? st_open_readonly(db, ret, &errors) : st_open(db, ret, &errors);
+	if (r < 0) {
+		fprintf(stderr, "healer %s: %s: %s\n", what, db, errors ? errors : strerror(-r));
+		return r;
+	}
+	if (ret_state_dir && !(*ret_state_dir = strdup(settings_config(s)->state_dir))) {
+		*ret = st_close(*ret);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void print_human(const cJSON *h)
@@ -105,7 +112,7 @@ int cli_history(int argc, char **argv)
 		fprintf(stderr, "healer %s: unexpected argument '%s'\n", argv[0], argv[optind]);
 		return 2;
 	}
-	if (open_store(config, &st) < 0)
+	if (cli_open_store(argv[0], config, true, &st, NULL) < 0)
 		return 1;
 	r = stats ? st_statistics_json(st, &o)
 		  : st_history_json(st, state, (size_t)limit, (size_t)offset, &o);

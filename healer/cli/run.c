@@ -137,10 +137,9 @@ int cli_decide(int argc, char **argv)
 		{},
 	};
 	bool approve = strcmp(argv[0], "approve") == 0;
-	SettingsOptions so = {.config_only = true};
-	_cleanup_(settings_unrefp) Settings *s = NULL;
+	const char *config = NULL;
 	_cleanup_(st_closep) Store *st = NULL;
-	_cleanup_free_ char *errors = NULL, *db = NULL;
+	_cleanup_free_ char *state_dir = NULL;
 	StAttempt a = {0};
 	uint64_t id;
 	int c, r;
@@ -148,26 +147,14 @@ int cli_decide(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
 		if (c != 'c')
 			return 2;
-		so.config_path = optarg;
+		config = optarg;
 	}
 	if (optind + 1 != argc || util_parse_u64(argv[optind], 1, INT64_MAX, &id) < 0) {
 		fprintf(stderr, "usage: healer %s [-c CONFIG] ATTEMPT-ID\n", argv[0]);
 		return 2;
 	}
-	r = settings_load(&so, &s, &errors);
-	if (r < 0) {
-		cli_print_errors(argv[0], r, errors);
+	if (cli_open_store(argv[0], config, false, &st, &state_dir) < 0)
 		return 1;
-	}
-	if (asprintf(&db, "%s/healer.db", settings_config(s)->state_dir) < 0)
-		return 1;
-	free(errors);
-	errors = NULL;
-	r = st_open(db, &st, &errors);
-	if (r < 0) {
-		fprintf(stderr, "healer %s: %s\n", argv[0], errors ? errors : strerror(-r));
-		return 1;
-	}
 	r = st_attempt_get(st, (int64_t)id, &a);
 	if (r < 0) {
 		fprintf(stderr, "healer %s: no attempt %llu\n", argv[0], (unsigned long long)id);
@@ -187,7 +174,7 @@ int cli_decide(int argc, char **argv)
 	}
 	printf("attempt %llu: %s recorded\n", (unsigned long long)id,
 	       approve ? "approval" : "rejection");
-	wake_daemon(settings_config(s)->state_dir);
+	wake_daemon(state_dir);
 	return 0;
 }
 
@@ -202,10 +189,9 @@ int cli_escalations(int argc, char **argv)
 		{},
 	};
 	bool clear = strcmp(argv[0], "clear") == 0;
-	SettingsOptions so = {.config_only = true};
-	_cleanup_(settings_unrefp) Settings *s = NULL;
+	const char *config = NULL;
 	_cleanup_(st_closep) Store *st = NULL;
-	_cleanup_free_ char *errors = NULL, *db = NULL;
+	_cleanup_free_ char *state_dir = NULL;
 	StEscalation *v = NULL;
 	uint64_t id = 0;
 	size_t n = 0;
@@ -214,7 +200,7 @@ int cli_escalations(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
 		if (c != 'c')
 			return 2;
-		so.config_path = optarg;
+		config = optarg;
 	}
 	if ((clear &&
 	     (optind + 1 != argc || util_parse_u64(argv[optind], 1, INT64_MAX, &id) < 0)) ||
@@ -223,20 +209,8 @@ int cli_escalations(int argc, char **argv)
 			"usage: healer escalations [-c CONFIG] | healer clear [-c CONFIG] ID\n");
 		return 2;
 	}
-	r = settings_load(&so, &s, &errors);
-	if (r < 0) {
-		cli_print_errors(argv[0], r, errors);
+	if (cli_open_store(argv[0], config, false, &st, &state_dir) < 0)
 		return 1;
-	}
-	if (asprintf(&db, "%s/healer.db", settings_config(s)->state_dir) < 0)
-		return 1;
-	free(errors);
-	errors = NULL;
-	r = st_open(db, &st, &errors);
-	if (r < 0) {
-		fprintf(stderr, "healer %s: %s\n", argv[0], errors ? errors : strerror(-r));
-		return 1;
-	}
 	if (clear) {
 		char detail[64];
 
@@ -249,7 +223,7 @@ int cli_escalations(int argc, char **argv)
 		(void)snprintf(detail, sizeof detail, "escalation %llu", (unsigned long long)id);
 		(void)st_audit(st, "cli", "clear", detail, util_now_usec());
 		printf("escalation %llu cleared\n", (unsigned long long)id);
-		wake_daemon(settings_config(s)->state_dir);
+		wake_daemon(state_dir);
 		return 0;
 	}
 	if (st_escalations(st, &v, &n) < 0) {
