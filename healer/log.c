@@ -48,7 +48,7 @@ int log_get_max_level(void)
  * plain line, so a crafted message cannot forge a second log line or hide
  * bidi tricks in the administrator's terminal.
  */
-static void emit(int prio, const char *fmt, va_list ap)
+_printf_(2, 0) static void emit(int prio, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	_cleanup_free_ char *clean = NULL;
