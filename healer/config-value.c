@@ -24,45 +24,6 @@ _printf_(3, 4) static bool refuse(char *why, size_t why_len, const char *fmt, ..
 	return false;
 }
 
-/* http:// only to this host: an API key must never cross a network in clear. */
-bool cfg_loopback_http(const char *url)
-{
-	static const char *const ok[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
-
-	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
-		size_t n = strlen(ok[i]);
-
-		if (strncmp(url, ok[i], n) == 0 && (url[n] == ':' || url[n] == '/' || !url[n]))
-			return true;
-	}
-	return false;
-}
-
-/*
- * A URL Healer sends to: https://, or http:// to this host only, with a
- * host and without user information (credentials go in files, not URLs).
- */
-bool cfg_valid_url(const char *v, char *why, size_t why_len)
-{
-	const char *auth = NULL;
-	size_t n;
-
-	if (strncmp(v, "https://", 8) == 0)
-		auth = v + 8;
-	else if (cfg_loopback_http(v))
-		auth = v + 7;
-	if (!auth)
-		return refuse(why, why_len,
-			      "must be https:// (http:// only to 127.0.0.1, localhost or "
-			      "[::1])");
-	n = strcspn(auth, "/?#");
-	if (n == 0 || memchr(auth, '@', n))
-		return refuse(why, why_len, "must name a host, and no user or password");
-	if (strpbrk(v, " \t\"<>\\^`{|}"))
-		return refuse(why, why_len, "holds a blank or a character URLs escape");
-	return true;
-}
-
 /*
  * The API's address: an IP literal and a port, or a UNIX socket. No host
  * names: what the API is reachable on must not depend on a resolver.

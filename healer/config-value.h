@@ -9,10 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* http:// to 127.0.0.1, localhost or [::1] (then ':', '/' or the end). */
-bool cfg_loopback_http(const char *url);
-/* https://HOST..., or loopback http://, without user information or blanks; why on false. */
-bool cfg_valid_url(const char *v, char *why, size_t why_len);
 /* ADDRESS:PORT with an IPv4 literal, [IPv6]:PORT, or unix:/PATH; why on false. */
 bool cfg_valid_listen(const char *v, char *why, size_t why_len);
 /* A journald namespace name: letters, digits and _.:@-, not beginning with . or -, 1..222 bytes. */

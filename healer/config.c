@@ -18,6 +18,7 @@
 #include "healer/config-value.h"
 #include "healer/config.h"
 #include "healer/policy.h"
+#include "healer/url.h"
 #include "journal/journal.h"
 
 typedef enum CfgType {
@@ -273,7 +274,7 @@ static int set_string(Config *c, const CfgKey *k, const char *v, char *why, size
 			return invalid(why, why_len, "holds a control character");
 	if (k->type == CFG_LISTEN && !cfg_valid_listen(v, why, why_len))
 		return -EINVAL;
-	if (k->type == CFG_URL && !cfg_valid_url(v, why, why_len))
+	if (k->type == CFG_URL && !url_outbound_ok(v, "the URL", why, why_len))
 		return -EINVAL;
 	d = strdup(v);
 	if (!d)
@@ -599,13 +600,13 @@ int cfg_finish(Config *c, char **ret_errors)
 	if (c->provider == CFG_PROVIDER_OPENAI && !c->model)
 		err(&e, "[llm] model is required for provider openai");
 	if (c->provider != CFG_PROVIDER_RULES && c->base_url) {
-		if (strncmp(c->base_url, "https://", 8) != 0 && !cfg_loopback_http(c->base_url))
-			err(&e,
-			    "[llm] base_url '%s' must be https:// (http:// only to 127.0.0.1, "
-			    "localhost or [::1])",
-			    c->base_url);
-		if (strpbrk(c->base_url, "?#@ "))
-			err(&e, "[llm] base_url must not hold a query, fragment, user or blank");
+		char why[URL_OUTBOUND_MAX + 256];
+
+		if (!url_outbound_ok(c->base_url, "[llm] base_url", why, sizeof why))
+			err(&e, "%s", why);
+		/* The provider appends its own path: a query or fragment would break it. */
+		else if (strpbrk(c->base_url, "?#"))
+			err(&e, "[llm] base_url must not hold a query or fragment");
 	}
 	if (c->response_format && strcmp(c->response_format, "json_object") != 0 &&
 	    strcmp(c->response_format, "json_schema") != 0)

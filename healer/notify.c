@@ -12,6 +12,7 @@
 
 #include "common/text.h"
 #include "common/util.h"
+#include "healer/url.h"
 #include "llm/http.h"
 
 /*
@@ -26,7 +27,6 @@
  * each bounded by CALL_TIMEOUT_USEC.
  */
 
-#define URL_MAX		  ((size_t)2048)
 #define CALL_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define REPLY_MAX	  ((size_t)16 * 1024)
 #define RETRY_AFTER_MAX	  (60 * USEC_PER_SEC)
@@ -64,89 +64,9 @@ static Msg *msg_free(Msg *m)
 	return NULL;
 }
 
-_printf_(3, 4) static int refuse(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/*
- * Scheme and host of url as curl itself reads them, so that what is checked
- * is what gets connected to. -EINVAL when it does not parse or names a user
- * or password ("http://127.0.0.1:80@elsewhere/" is elsewhere).
- */
-static int url_parts(const char *url, char **ret_scheme, char **ret_host)
-{
-	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
-	CURLU *u = curl_url();
-	int r = 0;
-
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
-		r = -EINVAL;
-	if (r == 0) {
-		char *s = strdup(scheme), *h = strdup(host);
-
-		if (s && h) {
-			*ret_scheme = s;
-			*ret_host = h;
-		} else {
-			free(s);
-			free(h);
-			r = -ENOMEM;
-		}
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(user);
-	curl_free(password);
-	curl_url_cleanup(u);
-	return r;
-}
-
 int notify_url_check(const char *url, char *why, size_t why_len)
 {
-	static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]"};
-	_cleanup_free_ char *scheme = NULL, *host = NULL;
-	int r;
-
-	if (why && why_len)
-		why[0] = '\0';
-	if (!url || !*url)
-		return refuse(why, why_len, "webhook URL is empty");
-	if (strlen(url) > URL_MAX)
-		return refuse(why, why_len, "webhook URL is longer than %zu bytes", URL_MAX);
-	for (const char *p = url; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return refuse(why, why_len,
-				      "webhook URL holds a blank or control character");
-	r = url_parts(url, &scheme, &host);
-	if (r == -EINVAL)
-		return refuse(why, why_len, "webhook URL '%s' is malformed or holds a user name",
-			      url);
-	if (r < 0)
-		return r;
-	if (strcmp(scheme, "https") == 0)
-		return 0;
-	if (strcmp(scheme, "http") == 0)
-		for (size_t i = 0; i < ELEMENTSOF(loopback); i++)
-			if (strcasecmp(host, loopback[i]) == 0)
-				return 0;
-	return refuse(why, why_len,
-		      "webhook URL '%s' must be https:// (http:// only to 127.0.0.1, localhost or "
-		      "[::1])",
-		      url);
+	return url_outbound_ok(url, "webhook URL", why, why_len) ? 0 : -EINVAL;
 }
 
 /* Exponential from the base, jittered by +-25% so that retries spread out. */

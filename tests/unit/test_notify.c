@@ -232,12 +232,14 @@ TEST(test_url_rules)
 					 "http://[::1]:9/x",
 					 "https://hooks.example.com/services/T0/B0/xyz",
 					 "https://example.com:8443/a?b=c",
-					 "HTTP://LOCALHOST:1/"};
+					 "http://LOCALHOST:1/"};
 	static const char *const bad[] = {"http://example.com/hook",
 					  "http://127.0.0.1.example.com/",
 					  "http://127.0.0.1:80@example.com/",
 					  "https://user:pw@example.com/",
 					  "ftp://127.0.0.1/",
+					  "HTTP://localhost/",
+					  "https:///path",
 					  "file:///etc/passwd",
 					  "http://127.0.0.1/a b",
 					  "http://127.0.0.1/\n",

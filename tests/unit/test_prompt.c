@@ -406,8 +406,10 @@ TEST(test_prompt_token_at_the_cut)
 
 			filler(msg, at);
 			snprintf(msg + at, sizeof msg - at, "%s and more text after it", tokens[t]);
-			snprintf(head, sizeof head, "%s", tokens[t]);
-			snprintf(tail, sizeof tail, "%s", tokens[t] + k - 6);
+			/* The token's first 8 and last 6 bytes, cut on purpose. */
+			memcpy(head, tokens[t], sizeof head - 1);
+			head[sizeof head - 1] = '\0';
+			memcpy(tail, tokens[t] + k - 6, sizeof tail);
 			CHECK_INT(llm_prompt_build(catalog, 2, 5, &ev, true, &p), ==, 0);
 			/* No piece of the token: not its head, not its tail. */
 			CHECK_(p.user && !strstr(p.user, head) && !strstr(p.user, tail),
