@@ -61,8 +61,7 @@ bool url_outbound_ok(const char *url, const char *what, char *why, size_t why_le
 	if (!url || !*url)
 		return refuse(why, why_len, "%s is empty", what);
 	if (strlen(url) > URL_OUTBOUND_MAX)
-		return refuse(why, why_len, "%s is longer than %zu bytes", what,
-			      URL_OUTBOUND_MAX);
+		return refuse(why, why_len, "%s is longer than %zu bytes", what, URL_OUTBOUND_MAX);
 	/* Before curl: it would quietly accept or re-encode some of these. */
 	for (const char *p = url; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("\"<>\\^`{|}", *p))
