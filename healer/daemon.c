@@ -599,7 +599,24 @@ static int recover(Daemon *d)
 	return 0;
 }
 
-/* Policy remembers what happened inside its windows, and every escalation. */
+/* Whether the store holds an escalation of exactly this fingerprint or unit. */
+static bool esc_stored(const StEscalation *e, size_t n, uint64_t fingerprint, const char *unit)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fingerprint ? e[i].fingerprint == fingerprint
+				: e[i].unit && unit && strcmp(e[i].unit, unit) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Policy remembers what happened inside its windows, and every escalation.
+ * Replaying failures can mark a fingerprint or unit escalated again although
+ * an administrator cleared that mark: a mark the store no longer holds was
+ * cleared, and the clear forgets the failures behind it, as it did live
+ * (no attempt runs between an escalation and its clear, so the clear's exact
+ * time does not matter).
+ */
 static int replay_policy(Daemon *d)
 {
 	const Config *c = dcfg(d);
@@ -613,30 +630,38 @@ static int replay_policy(Daemon *d)
 		span = c->escalate_window_usec;
 	if (span < USEC_PER_HOUR)
 		span = USEC_PER_HOUR;
-	r = st_attempts_since(d->store, now > span ? now - span : 0, &v, &n);
+	r = st_escalations(d->store, &e, &ne);
+	if (r >= 0)
+		r = st_attempts_since(d->store, now > span ? now - span : 0, &v, &n);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (v[i].state == AT_SKIPPED)
+		const StAttempt *a = &v[i];
+
+		if (a->state == AT_SKIPPED)
 			continue;
-		pol_attempt_started(d->policy, v[i].fingerprint, v[i].unit, v[i].created_usec);
-		if (v[i].state == AT_HEALED || v[i].state == AT_FAILED ||
-		    v[i].state == AT_ESCALATED) {
-			pol_heal_charged(d->policy, NULL, 0, v[i].unit, v[i].created_usec);
-			(void)pol_attempt_ended(d->policy, v[i].fingerprint, v[i].unit,
-						v[i].state == AT_HEALED, v[i].updated_usec);
-		}
+		pol_attempt_started(d->policy, a->fingerprint, a->unit, a->created_usec);
+		if (a->state != AT_HEALED && a->state != AT_FAILED && a->state != AT_ESCALATED)
+			continue;
+		pol_heal_charged(d->policy, NULL, 0, a->unit, a->created_usec);
+		if (!pol_attempt_ended(d->policy, a->fingerprint, a->unit, a->state == AT_HEALED,
+				       a->updated_usec))
+			continue;
+		if (pol_is_escalated(d->policy, a->fingerprint, NULL) &&
+		    !esc_stored(e, ne, a->fingerprint, NULL))
+			pol_clear_escalation(d->policy, a->fingerprint, NULL);
+		if (a->unit && pol_is_escalated(d->policy, 0, a->unit) &&
+		    !esc_stored(e, ne, 0, a->unit))
+			pol_clear_escalation(d->policy, 0, a->unit);
 	}
 	st_attempts_free(v, n);
-	if (r >= 0)
-		r = st_escalations(d->store, &e, &ne);
 	for (size_t i = 0; r >= 0 && i < ne; i++)
 		pol_escalate(d->policy, e[i].fingerprint, e[i].unit);
-	if (r >= 0) {
-		d->esc = e; /* kept: sync_escalations() notices the ones cleared */
-		d->n_esc = ne;
-	}
-	if (r < 0)
+	if (r < 0) {
+		st_escalations_free(e, ne);
 		return log_errno(LOG_ERR, r, "Failed to read policy history: %s",
 				 st_errmsg(d->store));
+	}
+	d->esc = e; /* kept: sync_escalations() notices the ones cleared */
+	d->n_esc = ne;
 	return 0;
 }
 

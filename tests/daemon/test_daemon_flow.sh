@@ -141,6 +141,12 @@ for _ in $(seq 100); do grep -q "Escalation $esc cleared" "$tmp/healer.log" && b
 sleep 1.1
 jsend 3 "widget broke"
 check "attempts resume after clear" hist_wait 15 '[h["status"] for h in H if "widget" in h["error"]["message"]][0]=="failed"'
+# A restart inside escalate_window replays the failures: the cleared mark stays cleared.
+stop_healer >/dev/null
+start_healer || exit 1
+sleep 1.1
+jsend 3 "widget broke"
+check "a restart keeps the clear" hist_wait 15 '[h["status"] for h in H if "widget" in h["error"]["message"]][:2]==["escalated","failed"]'
 
 # 4. The error comes back right after the fix: verification fails.
 jsend 3 "flapper broke"
