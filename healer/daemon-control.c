@@ -66,6 +66,11 @@ Store *daemon_store(Daemon *d)
 	return d->store;
 }
 
+Metrics *daemon_metrics(Daemon *d)
+{
+	return d->metrics;
+}
+
 const char *daemon_state_dir(Daemon *d)
 {
 	return d->state_dir;
@@ -288,7 +293,7 @@ static int on_inject_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 int daemon_inject(Daemon *d, const DaemonReport *rep, daemon_injected_fn done, void *userdata,
-		  DaemonWaiter **ret)
+		  DaemonWaiter **ret, int64_t *ret_incident, int64_t *ret_attempt)
 {
 	_cleanup_free_ char *unit = NULL, *ident = NULL;
 	unsigned char raw[16];
@@ -342,14 +347,9 @@ int daemon_inject(Daemon *d, const DaemonReport *rep, daemon_injected_fn done, v
 	if (r < 0) {
 		/* No journal to write to: straight in, answered now. */
 		r = submit(d, w->service, w->message, w->priority, w->timestamp_usec, true,
-			   &w->incident_id, &w->attempt_id);
-		if (r < 0) {
-			waiter_unlink(w);
-			return r;
-		}
-		w->cancelled = true; /* the caller reads the result from *ret now */
-		*ret = w;
-		return 1;
+			   ret_incident, ret_attempt);
+		waiter_unlink(w);
+		return r < 0 ? r : 1;
 	}
 	*ret = w;
 	return 0;
@@ -594,13 +594,16 @@ int daemon_whitelist_put(Daemon *d, const char *text, size_t len, const char *if
 {
 	_cleanup_free_ char *old = NULL, *old_etag = NULL, *bak = NULL, *detail = NULL;
 	_cleanup_(wl_freep) Whitelist *wl = NULL;
-	const char *path = whitelist_file(d);
+	/* A copy: the reload below frees the settings the live name lives in. */
+	_cleanup_free_ char *path = whitelist_file(d) ? strdup(whitelist_file(d)) : NULL;
 	size_t old_len = 0;
 	struct stat st;
 	int r;
 
 	*ret_etag = NULL;
 	*ret_errors = NULL;
+	if (!path && whitelist_file(d))
+		return -ENOMEM;
 	if (!path) {
 		*ret_errors = strdup("the built-in example whitelist is in use; create the file "
 				     "[healer] whitelist names (" CFG_DEFAULT_WHITELIST

@@ -107,6 +107,7 @@ struct Daemon {
 	uint64_t lag_usec;     /* how late the newest entry was read */
 	int enabled_override;  /* the API's enable/disable (kept in the store), -1: the config's */
 	DaemonWaiter *waiters; /* the API's injections and waits */
+	Metrics *metrics;
 };
 
 uint64_t daemon_now(void); /* realtime µs */

@@ -161,7 +161,7 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 		*ret_attempt = 0;
 	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why))
 		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
-				      dcfg(d)->dry_run, NULL);
+				      dcfg(d)->dry_run, ret_attempt);
 	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
 			   dcfg(d)->dry_run, &id);
 	if (r < 0)

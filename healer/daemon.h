@@ -50,6 +50,9 @@ sd_event *daemon_event(Daemon *d);
 /* The live settings (a reload replaces them: take a reference to keep one). */
 Settings *daemon_settings(Daemon *d);
 Store *daemon_store(Daemon *d);
+/* The counters /metrics shows. */
+typedef struct Metrics Metrics;
+Metrics *daemon_metrics(Daemon *d);
 /* The state folder (for the API's token file). */
 const char *daemon_state_dir(Daemon *d);
 
@@ -76,7 +79,8 @@ int daemon_report_check(const DaemonReport *r, char *why, size_t why_len);
 /*
  * Opens an incident and its attempt for r now, through the same policy and
  * analysis as the journal's (only act_on and max_age do not apply).
- * *ret_attempt is 0 when policy skipped it (the reason is in history).
+ * When policy skips it, *ret_attempt is an attempt already final (skipped,
+ * with the reason).
  */
 int daemon_submit(Daemon *d, const DaemonReport *r, int64_t *ret_incident, int64_t *ret_attempt,
 		  char *why, size_t why_len);
@@ -93,13 +97,15 @@ typedef void (*daemon_injected_fn)(int r, int64_t incident_id, int64_t attempt_i
 
 /*
  * Injects a test error: writes it to the journal Healer reads, marked with
- * a one-time id, and opens its incident when the follower reads it back;
- * when that journal cannot be written (a directory source, journald down)
- * or the entry is not read back within a few seconds, opens it directly.
- * done is called once on the loop, unless the waiter is cancelled first.
+ * a one-time id, and opens its incident when the follower reads it back
+ * (returns 0; done is called once on the loop, unless the waiter is
+ * cancelled first; if the entry is not read back within a few seconds the
+ * incident is opened directly). When that journal cannot be written (a
+ * directory source, journald down) the incident is opened at once: returns
+ * 1 with *ret_incident and *ret_attempt, and done is never called.
  */
 int daemon_inject(Daemon *d, const DaemonReport *r, daemon_injected_fn done, void *userdata,
-		  DaemonWaiter **ret);
+		  DaemonWaiter **ret, int64_t *ret_incident, int64_t *ret_attempt);
 
 /* An attempt reached a final state (or the daemon stops: r = -ECANCELED). */
 typedef void (*daemon_finished_fn)(int r, int64_t attempt_id, void *userdata);
