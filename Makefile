@@ -115,7 +115,7 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact bench-latency
+bench: bench-journal bench-analyze bench-redact bench-latency bench-api
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -130,6 +130,12 @@ bench-redact: deps
 bench-latency: deps
 	$(MAKE) SANITIZE=0 all
 	bash bench/latency.sh build/healer
+
+# The API under wrk while errors and a storm arrive: req/s, p99, detection latency.
+bench-api: deps
+	@tools/deps.sh --bench
+	$(MAKE) SANITIZE=0 all
+	bash bench/api.sh build/healer
 
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all

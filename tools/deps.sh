@@ -8,7 +8,7 @@ set -euo pipefail
 # --check [MODULE...]: only say what is missing (exit 1), install nothing;
 # the build calls it with its pkg-config modules, so that a missing one
 # names its Debian package. --lint, --test: also the tools of `make lint` /
-# of `make test`.
+# of `make test`. --bench: the load generator of `make bench`.
 mode=${1:-}
 [ $# -gt 0 ] && shift
 need=()
@@ -51,6 +51,10 @@ if [ "$mode" = "--test" ]; then
 	command -v clang >/dev/null 2>&1 || need+=(clang)
 	[ -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer*.a' 2>/dev/null | head -n 1)" ] ||
 		need+=(libclang-rt-dev)
+	command -v curl >/dev/null 2>&1 || need+=(curl)
+fi
+if [ "$mode" = "--bench" ]; then
+	command -v wrk >/dev/null 2>&1 || need+=(wrk)
 	command -v curl >/dev/null 2>&1 || need+=(curl)
 fi
 # promtool, the reference check of the /metrics text (test_metrics). Debian
