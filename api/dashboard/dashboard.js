@@ -24,6 +24,7 @@ let token = sessionStorage.getItem(TOKEN_KEY) || '';
 let polling = false, pollAgain = false, pollTimer = 0;
 let wlEtag = '';
 let shown = {}; /* the JSON last rendered per section: unchanged data is not redrawn */
+let noticeTimer = 0, pollFailed = false;
 const openAttempts = new Set(); /* history items the user expanded */
 
 /* el('p', {className: 'x'}, 'text', child...): props are set as DOM
@@ -34,7 +35,7 @@ function el(tag, props, ...children) {
 		if (k === 'onclick') e.addEventListener('click', v);
 		else e[k] = v;
 	}
-	for (const c of children.flat()) {
+	for (const c of children.flat(Infinity)) {
 		if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
 	}
 	return e;
@@ -46,6 +47,14 @@ function say(node, text, isError) {
 	node.textContent = text || '';
 	node.classList.toggle('error', !!isError);
 	show(node, !!text);
+}
+
+/* A line above the page: a poll's failure stays until a poll succeeds;
+ * the outcome of a click fades after a while. */
+function notice(text, isError, sticky) {
+	clearTimeout(noticeTimer);
+	say($('notice'), text, isError);
+	if (!sticky) noticeTimer = setTimeout(() => show($('notice'), false), 8000);
 }
 
 class ApiError extends Error {
@@ -142,16 +151,20 @@ async function refresh() {
 		renderStats(stats.statistics || {});
 		renderActive(hist.history || [], waiting.history || []);
 		renderHistory(hist);
-		show($('notice'), false);
+		if (pollFailed) show($('notice'), false);
+		pollFailed = false;
 	} catch (e) {
-		if (e.status !== 401) say($('notice'), e.message, true);
+		if (e.status !== 401) {
+			notice(e.message, true, true);
+			pollFailed = true;
+		}
 	} finally {
 		polling = false;
 		if (token) pollTimer = setTimeout(refresh, pollAgain ? 0 : POLL_MS);
 	}
 }
 
-/* Calls draw(data) only when data differs from what the section shows. */
+/* True when data differs from what the section shows (and remembers it). */
 function changed(section, data) {
 	const s = JSON.stringify(data);
 	if (shown[section] === s) return false;
@@ -211,11 +224,13 @@ function renderStatus(s) {
 	if (!changed('status', s)) return;
 	facts($('status'), [
 		['Healing', s.enabled ? 'enabled' : 'disabled'],
-		['Runs fixes', s.auto_execute ? 'automatically' : 'after approval'],
+		['Runs fixes', s.dry_run ? 'never (dry run)' : s.auto_execute ? 'automatically' : 'after approval'],
 		['Journal', (j.source ?? '') + (s.monitoring ? '' : ' (not followed)')],
 		['Journal lag', j.lag_seconds !== undefined ? fmtSpan(j.lag_seconds) : ''],
 		['Provider', [s.provider, s.model].filter(Boolean).join(' / ')],
 		['Model circuit', s.circuit],
+		['Model key', s.key_missing ? 'missing: ' + s.key_missing : ''],
+		['Whitelist', s.whitelist],
 		['Max attempts', s.max_attempts],
 		['Uptime', s.uptime_seconds !== undefined ? fmtSpan(s.uptime_seconds) : ''],
 		['Version', s.version],
@@ -253,6 +268,7 @@ function renderStats(s) {
 function attemptLine(a) {
 	const e = a.error || {};
 	return [el('span', {className: 'id'}, '#' + a.id), ' ', badge(a.status), ' ',
+		e.source === 'injected' ? [el('span', {className: 'badge'}, 'test'), ' '] : '',
 		el('strong', {}, e.service ?? ''), ' ', el('span', {className: 'msg'}, e.message ?? '')];
 }
 
@@ -335,9 +351,9 @@ async function decide(id, verb) {
 	for (const b of $('active').querySelectorAll('button')) b.disabled = true;
 	try {
 		await api('POST', '/api/auto-healer/attempts/' + encodeURIComponent(id) + '/' + verb);
-		say($('notice'), 'Attempt #' + id + (verb === 'approve' ? ' approved.' : ' rejected.'), false);
+		notice('Attempt #' + id + (verb === 'approve' ? ' approved.' : ' rejected.'), false);
 	} catch (e) {
-		if (e.status !== 401) say($('notice'), 'Could not ' + verb + ' #' + id + ': ' + e.message, true);
+		if (e.status !== 401) notice('Could not ' + verb + ' #' + id + ': ' + e.message, true);
 	}
 	shown.active = null;
 	refresh();
@@ -348,9 +364,9 @@ async function toggleHealing() {
 	$('toggle').disabled = true;
 	try {
 		await api('POST', '/api/auto-healer/' + verb);
-		say($('notice'), 'Healing ' + verb + 'd.', false);
+		notice('Healing ' + verb + 'd.', false);
 	} catch (e) {
-		if (e.status !== 401) say($('notice'), 'Could not ' + verb + ': ' + e.message, true);
+		if (e.status !== 401) notice('Could not ' + verb + ': ' + e.message, true);
 	}
 	$('toggle').disabled = false;
 	refresh();
