@@ -104,6 +104,10 @@ struct Daemon {
 	int exit_code;
 	uint64_t started_mono;
 	uint64_t lines, incidents;
+	uint64_t lag_usec;     /* how late the newest entry was read */
+	int enabled_override;  /* the API's enable/disable (kept in the store), -1: the config's */
+	DaemonWaiter *waiters; /* the API's injections and waits */
+	Metrics *metrics;
 };
 
 uint64_t daemon_now(void); /* realtime µs */
@@ -111,6 +115,30 @@ uint64_t daemon_mono(void);
 
 /* The policy configuration from the settings. */
 void daemon_policy_config(const Config *c, PolicyConfig *ret);
+/* Applies the live settings and the enable/disable switch to policy. */
+void daemon_apply_policy(Daemon *d);
+/* Loads config, whitelist and rules anew; on failure the old ones stay (errors in *ret_errors). */
+int daemon_reload(Daemon *d, char **ret_errors);
+
+/*
+ * Opens an incident and its attempt (policy decides: detected or skipped).
+ * Inside a journal batch the attempt starts once the batch commits;
+ * outside, call daemon_enqueue_fresh() after committing.
+ */
+int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vouched,
+			 int64_t *ret_incident, int64_t *ret_attempt);
+/* Queues the attempts opened since the last call (after their commit). */
+void daemon_enqueue_fresh(Daemon *d);
+
+/* daemon-control.c: the waiters. */
+/* An own journal line (inside a batch): an injection read back opens its incident. */
+void daemon_own_entry(const JrEntry *e, void *userdata);
+/* After a batch commits: injections read back in it are answered. */
+void daemon_waiters_batch_done(Daemon *d);
+/* Attempt id ended. */
+void daemon_waiters_attempt_done(Daemon *d, int64_t id);
+/* The daemon stops or is freed: every waiter is answered -ECANCELED and freed. */
+void daemon_waiters_free(Daemon *d);
 
 /* Records an escalation policy just decided (store and the daemon's list). */
 void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const char *reason);

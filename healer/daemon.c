@@ -143,7 +143,7 @@ static int fresh_push(Daemon *d, Attempt *a)
  * after the batch has committed.
  */
 static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, PolSource src,
-			bool vouched)
+			bool vouched, int64_t *ret_attempt)
 {
 	PolIncident pi = {
 		.fingerprint = in->fingerprint,
@@ -157,9 +157,11 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 	Attempt *a;
 	int r;
 
+	if (ret_attempt)
+		*ret_attempt = 0;
 	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why))
 		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
-				      dcfg(d)->dry_run, NULL);
+				      dcfg(d)->dry_run, ret_attempt);
 	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
 			   dcfg(d)->dry_run, &id);
 	if (r < 0)
@@ -170,7 +172,22 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 	a->source = src;
 	a->vouched = vouched;
 	pol_attempt_started(d->policy, in->fingerprint, in->unit, daemon_now());
+	if (ret_attempt)
+		*ret_attempt = id;
 	return fresh_push(d, a);
+}
+
+int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vouched,
+			 int64_t *ret_incident, int64_t *ret_attempt)
+{
+	int64_t id;
+	int r = st_incident_add(d->store, in, &id);
+
+	if (r < 0)
+		return r;
+	*ret_incident = id;
+	d->incidents++;
+	return open_attempt(d, in, id, src, vouched, ret_attempt);
 }
 
 static void on_entry(const JrEntry *e, void *userdata)
@@ -186,6 +203,7 @@ static void on_entry(const JrEntry *e, void *userdata)
 	if (d->batch_error)
 		return;
 	d->lines++;
+	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
 	daemon_note_recurrence(d, fp, e->realtime_usec);
 	t = track_slot(d, fp);
 	if (t->used && e->realtime_usec >= t->first_seen_usec &&
@@ -209,14 +227,11 @@ static void on_entry(const JrEntry *e, void *userdata)
 		.count = 1,
 		.first_cursor = e->cursor,
 	};
-	r = st_incident_add(d->store, &in, &id);
-	if (r >= 0)
-		r = open_attempt(d, &in, id, src, false);
+	r = daemon_open_incident(d, &in, src, false, &id, NULL);
 	if (r < 0) {
 		fail_batch(d, r, "an incident");
 		return;
 	}
-	d->incidents++;
 	if (!t->used && d->n_tracked + 1 > DAEMON_TRACK_MAX) {
 		track_compact(d, now);
 		t = track_slot(d, fp);
@@ -264,6 +279,13 @@ static int on_batch_end(const char *cursor, void *userdata)
 		(void)sd_event_exit(d->event, 1);
 		return r;
 	}
+	daemon_enqueue_fresh(d);
+	daemon_waiters_batch_done(d);
+	return 0;
+}
+
+void daemon_enqueue_fresh(Daemon *d)
+{
 	for (size_t i = 0; i < d->n_fresh; i++) {
 		d->fresh[i]->queued = true;
 		d->n_queued++;
@@ -281,7 +303,6 @@ static int on_batch_end(const char *cursor, void *userdata)
 			       (unsigned long long)dcfg(d)->max_queued);
 	}
 	daemon_kick(d);
-	return 0;
 }
 
 /* ---- the queue ---- */
@@ -334,6 +355,7 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 {
 	bool freed_unit = a->acting && a->unit;
 	_cleanup_free_ char *unit = freed_unit ? strdup(a->unit) : NULL;
+	int64_t id = a->id;
 
 	if (a->queued && d->n_queued > 0)
 		d->n_queued--;
@@ -350,6 +372,7 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 			d->attempts->prev = a->prev;
 	}
 	attempt_free(a);
+	daemon_waiters_attempt_done(d, id);
 	if (d->stopping) {
 		maybe_exit(d);
 		return;
@@ -460,12 +483,11 @@ static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, voi
  * refused with its file:line errors and the old settings stay live.
  * Attempts in flight keep the settings they started with.
  */
-static void reload(Daemon *d)
+int daemon_reload(Daemon *d, char **ret_errors)
 {
 	_cleanup_(settings_unrefp) Settings *s = NULL;
 	_cleanup_free_ char *errors = NULL, *fixed = NULL;
 	Analyzer *an = NULL;
-	PolicyConfig pc;
 	int r;
 
 	(void)sd_notify(0, "RELOADING=1");
@@ -475,17 +497,21 @@ static void reload(Daemon *d)
 		for (char *l = errors, *nl; l && *l; l = nl) {
 			nl = strchr(l, '\n');
 			if (nl)
-				*nl++ = '\0';
+				*nl = '\0';
 			log_msg(LOG_ERR, "  %s", l);
+			if (nl)
+				*nl++ = '\n';
 		}
 		(void)sd_notify(0, "READY=1");
-		return;
+		if (ret_errors)
+			*ret_errors = TAKE_PTR(errors);
+		return r;
 	}
 	r = analyzer_new(d->event, s, &an);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "Reload refused: %m");
 		(void)sd_notify(0, "READY=1");
-		return;
+		return r;
 	}
 	fixed = cfg_unreloadable_changes(dcfg(d), settings_config(s));
 	if (fixed)
@@ -494,19 +520,29 @@ static void reload(Daemon *d)
 	d->analyzer = an;
 	settings_unref(d->settings);
 	d->settings = TAKE_PTR(s);
-	daemon_policy_config(dcfg(d), &pc);
-	pol_set_config(d->policy, &pc);
+	daemon_apply_policy(d);
 	log_msg(LOG_INFO, "Reloaded: whitelist %s, provider %s",
 		settings_whitelist_source(d->settings), cfg_provider_name(dcfg(d)->provider));
 	(void)sd_notify(0, "READY=1");
 	daemon_kick(d);
+	return 0;
+}
+
+void daemon_apply_policy(Daemon *d)
+{
+	PolicyConfig pc;
+
+	daemon_policy_config(dcfg(d), &pc);
+	if (d->enabled_override >= 0)
+		pc.enabled = d->enabled_override;
+	pol_set_config(d->policy, &pc);
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	(void)s;
 	(void)si;
-	reload(userdata);
+	(void)daemon_reload(userdata, NULL);
 	return 0;
 }
 
@@ -532,6 +568,7 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 		next = a->next;
 		busy |= attempt_stop(a);
 	}
+	daemon_waiters_free(d);
 	if (!busy)
 		(void)sd_event_exit(d->event, d->exit_code);
 	return 0;
@@ -688,6 +725,7 @@ static int start_follower(Daemon *d)
 		.lookback_usec = c->lookback_usec,
 		.batch_begin = on_batch_begin,
 		.batch_end = on_batch_end,
+		.own_entry = daemon_own_entry,
 	};
 	int r = open_journal(d, &reader);
 
@@ -807,6 +845,7 @@ static int open_parts(Daemon *d, char **ret_errors)
 {
 	_cleanup_free_ char *why = NULL, *dbpath = NULL;
 	PolicyConfig pc;
+	int64_t flag;
 	int r;
 
 	r = make_state_dir(d);
@@ -819,7 +858,15 @@ static int open_parts(Daemon *d, char **ret_errors)
 		*ret_errors = why ? TAKE_PTR(why) : strdup("cannot open the database");
 		return r;
 	}
+	r = st_flag_get(d->store, "enabled", &flag);
+	if (r >= 0)
+		d->enabled_override = flag != 0;
+	else if (r != -ENOENT)
+		return log_errno(LOG_ERR, r, "Failed to read the enabled switch: %s",
+				 st_errmsg(d->store));
 	daemon_policy_config(dcfg(d), &pc);
+	if (d->enabled_override >= 0)
+		pc.enabled = d->enabled_override;
 	d->policy = pol_new(&pc);
 	if (!d->policy)
 		return -ENOMEM;
@@ -855,6 +902,7 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 		return -ENOMEM;
 	harden_process();
 	d->opts = *o;
+	d->enabled_override = -1;
 	d->n_tracked_buckets = DAEMON_TRACK_BUCKETS;
 	d->tracked = calloc(d->n_tracked_buckets, sizeof *d->tracked);
 	d->self_exe = realpath("/proc/self/exe", NULL);
@@ -919,6 +967,7 @@ Daemon *daemon_free(Daemon *d)
 			d->attempts->prev = a->prev;
 		attempt_free(a);
 	}
+	daemon_waiters_free(d);
 	free(d->fresh); /* its attempts were on the list */
 	st_escalations_free(d->esc, d->n_esc);
 	fl_free(d->follower);

@@ -10,7 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+#include <systemd/sd-event.h>
+
 #include "healer/settings.h"
+#include "healer/store.h"
 
 typedef struct Daemon Daemon;
 
@@ -35,3 +39,104 @@ static inline void daemon_freep(Daemon **d)
 {
 	*d = daemon_free(*d);
 }
+
+/*
+ * The daemon's controls, for the API (api/): each is one call on the loop,
+ * and none blocks it. Strings are copied; results that come later arrive
+ * through a DaemonWaiter's callback on the loop.
+ */
+
+sd_event *daemon_event(Daemon *d);
+/* The live settings (a reload replaces them: take a reference to keep one). */
+Settings *daemon_settings(Daemon *d);
+Store *daemon_store(Daemon *d);
+/* The counters /metrics shows. */
+typedef struct Metrics Metrics;
+Metrics *daemon_metrics(Daemon *d);
+/* The state folder (for the API's token file). */
+const char *daemon_state_dir(Daemon *d);
+
+/* {"enabled","auto_execute","monitoring","max_attempts","provider","model","journal":{...},...}. */
+cJSON *daemon_status_json(Daemon *d);
+
+/* An incident reported through the API: the token holder vouches for it. */
+typedef struct DaemonReport {
+	const char *service; /* a unit name ("nginx" means nginx.service); NULL: none */
+	const char *message;
+	int priority;		 /* 0..7 */
+	uint64_t timestamp_usec; /* realtime; 0: now */
+	bool injected;		 /* a test error (history marks it) rather than a manual heal */
+} DaemonReport;
+
+#define DAEMON_REPORT_MESSAGE_MAX 4096
+
+/*
+ * Checks a report's fields: 0, or -EINVAL with why (the service is not a
+ * unit name, the message is empty or too long, the priority out of range).
+ */
+int daemon_report_check(const DaemonReport *r, char *why, size_t why_len);
+
+/*
+ * Opens an incident and its attempt for r now, through the same policy and
+ * analysis as the journal's (only act_on and max_age do not apply).
+ * When policy skips it, *ret_attempt is an attempt already final (skipped,
+ * with the reason).
+ */
+int daemon_submit(Daemon *d, const DaemonReport *r, int64_t *ret_incident, int64_t *ret_attempt,
+		  char *why, size_t why_len);
+
+typedef struct DaemonWaiter DaemonWaiter;
+
+/*
+ * An injection's outcome: the incident and attempt it opened, and how it
+ * came in: "journal" (written and read back) or "direct" (the journal
+ * could not be written, or did not deliver in time). r < 0 when it failed.
+ */
+typedef void (*daemon_injected_fn)(int r, int64_t incident_id, int64_t attempt_id, const char *via,
+				   void *userdata);
+
+/*
+ * Injects a test error: writes it to the journal Healer reads, marked with
+ * a one-time id, and opens its incident when the follower reads it back
+ * (returns 0; done is called once on the loop, unless the waiter is
+ * cancelled first; if the entry is not read back within a few seconds the
+ * incident is opened directly). When that journal cannot be written (a
+ * directory source, journald down) the incident is opened at once: returns
+ * 1 with *ret_incident and *ret_attempt, and done is never called.
+ */
+int daemon_inject(Daemon *d, const DaemonReport *r, daemon_injected_fn done, void *userdata,
+		  DaemonWaiter **ret, int64_t *ret_incident, int64_t *ret_attempt);
+
+/* An attempt reached a final state (or the daemon stops: r = -ECANCELED). */
+typedef void (*daemon_finished_fn)(int r, int64_t attempt_id, void *userdata);
+int daemon_wait_attempt(Daemon *d, int64_t attempt_id, daemon_finished_fn done, void *userdata,
+			DaemonWaiter **ret);
+
+/* The caller lost interest (its connection closed): done is not called. Takes NULL. */
+void daemon_waiter_cancel(DaemonWaiter *w);
+
+/*
+ * An administrator's decision on an attempt awaiting approval. -ENOENT when
+ * there is no such attempt, -EBUSY when it is not awaiting approval.
+ */
+int daemon_decide(Daemon *d, int64_t attempt_id, bool approve, const char *actor);
+
+/* Turns automatic healing on or off (kept in the store across restarts, audited). */
+int daemon_set_enabled(Daemon *d, bool enabled, const char *actor);
+bool daemon_enabled(Daemon *d);
+
+/*
+ * The live whitelist file's text and its etag (a hash of the text, quoted
+ * as HTTP wants it). *ret_path gets the file written by a put.
+ */
+int daemon_whitelist_get(Daemon *d, char **ret_text, size_t *ret_len, char **ret_etag);
+
+/*
+ * Replaces the whitelist: validated as `healer whitelist check` does
+ * (-EINVAL and *ret_errors, "file:line: message" lines), refused with
+ * -ESTALE when if_match is not the current etag, else written atomically
+ * (temp file, fsync, rename, fsync of the folder; the previous text kept
+ * as FILE.bak), audited, and live at once. *ret_etag the new etag.
+ */
+int daemon_whitelist_put(Daemon *d, const char *text, size_t len, const char *if_match,
+			 const char *actor, char **ret_etag, char **ret_errors);

@@ -82,6 +82,8 @@ static void drain(Follower *f)
 		n++;
 		if (fl_is_own_line(&e, f->own_unit, f->own_identifier)) {
 			f->skipped++;
+			if (f->opts.own_entry)
+				f->opts.own_entry(&e, f->userdata);
 		} else {
 			f->seen++;
 			f->cb(&e, f->userdata);

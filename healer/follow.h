@@ -45,6 +45,8 @@ typedef struct FlOptions {
 	unsigned batch;		    /* entries per loop iteration (default 500) */
 	fl_batch_begin_fn batch_begin;
 	fl_batch_end_fn batch_end; /* when set, the store is only read and saved at the end */
+	/* Optional: sees Healer's own lines (never acted on), inside the batch. */
+	void (*own_entry)(const JrEntry *e, void *userdata);
 } FlOptions;
 
 /*

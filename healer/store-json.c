@@ -402,6 +402,22 @@ static int stats_rows(JsonCtx *c, cJSON *top)
 			sqlite3_column_double(q, 0) / (double)USEC_PER_MSEC);
 		add_num(c, top, "incidents", (double)st_column_u64(q, 1));
 	}
+	/*
+	 * Analyses a model answered (llm_calls), and plans reused from knowledge
+	 * without asking one (llm_cache_hits).
+	 */
+	st_sql_resetp(&q);
+	if (r >= 0)
+		r = st_sql_prepare(
+			c->s,
+			"SELECT coalesce(sum(provider NOT IN ('rules', 'knowledge')), 0),"
+			" coalesce(sum(provider = 'knowledge'), 0) FROM attempts"
+			" WHERE provider IS NOT NULL",
+			&q);
+	if (r >= 0 && (r = st_sql_step(c->s, q)) > 0) {
+		add_num(c, top, "llm_calls", (double)st_column_u64(q, 0));
+		add_num(c, top, "llm_cache_hits", (double)st_column_u64(q, 1));
+	}
 	/* A run is a command that was accepted and not a dry run; a failure one of those that
 	 * did not exit 0. */
 	if (r >= 0)
@@ -426,7 +442,8 @@ static int stats_rows(JsonCtx *c, cJSON *top)
  * {"total_attempts", "successful", "failed", "pending", "rejected", "skipped",
  * "escalated", "interrupted", "success_rate" (healed / (healed + failed), 0
  * when neither), "mean_time_to_heal_ms" (attempt created to healed),
- * "incidents", "by_action": {name: {"runs", "failures", "refused"}},
+ * "incidents", "llm_calls" (analyses a model answered), "llm_cache_hits" (plans
+ * reused from knowledge), "by_action": {name: {"runs", "failures", "refused"}},
  * "by_provider": {name: {"attempts", "successful", "failed"}}}
  */
 int st_statistics_json(Store *s, cJSON **ret)

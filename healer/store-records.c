@@ -347,3 +347,35 @@ int st_totals(Store *s, uint64_t *ret_incidents, uint64_t *ret_lines, uint64_t *
 		*ret_attempts = st_column_u64(q, 2);
 	return 0;
 }
+
+int st_flag_get(Store *s, const char *name, int64_t *ret)
+{
+	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
+	int r = st_sql_prepare(s, "SELECT value FROM flags WHERE name = ?1", &q);
+
+	if (r >= 0)
+		r = st_bind_text(s, q, 1, name, ST_REASON_MAX);
+	if (r >= 0)
+		r = st_sql_step(s, q);
+	if (r > 0)
+		*ret = sqlite3_column_int64(q, 0);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+int st_flag_set(Store *s, const char *name, int64_t value, uint64_t now_usec)
+{
+	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
+	int r = st_tx_begin(s);
+
+	if (r < 0)
+		return r;
+	r = st_sql_prepare(s,
+			   "INSERT INTO flags (name, value, at) VALUES (?1, ?2, ?3)"
+			   " ON CONFLICT (name) DO UPDATE SET value = ?2, at = ?3",
+			   &q);
+	if (r >= 0 && (r = st_bind_text(s, q, 1, name, ST_REASON_MAX)) >= 0 &&
+	    (r = st_bind_i64(s, q, 2, value)) >= 0 && (r = st_bind_u64(s, q, 3, now_usec)) >= 0)
+		r = st_sql_run(s, q);
+	st_sql_resetp(&q);
+	return st_tx_end(s, r);
+}

@@ -101,6 +101,9 @@ static const char *const migrations[] = {
 	" attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts (id) ON DELETE CASCADE,"
 	" approve INTEGER NOT NULL, actor TEXT, at INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;",
+	/* 2: switches an administrator sets through the API (enabled). */
+	"CREATE TABLE flags (name TEXT PRIMARY KEY, value INTEGER NOT NULL, at INTEGER NOT NULL);"
+	"PRAGMA user_version = 2;",
 };
 
 #define SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

@@ -184,6 +184,10 @@ typedef struct StDecision {
 int st_decisions_take(Store *s, StDecision **ret, size_t *ret_n);
 void st_decisions_free(StDecision *d, size_t n);
 
+/* A switch an administrator set (e.g. "enabled"): 0, or -ENOENT when never set. */
+int st_flag_get(Store *s, const char *name, int64_t *ret);
+int st_flag_set(Store *s, const char *name, int64_t value, uint64_t now_usec);
+
 /* An audit record: actor ("api", "cli", "daemon"), what ("approve", ...), detail. */
 int st_audit(Store *s, const char *actor, const char *what, const char *detail, uint64_t now_usec);
 

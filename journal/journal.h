@@ -81,6 +81,13 @@ typedef struct JrEntry {
 	 * none: a SYSLOG_IDENTIFIER never names a unit.
 	 */
 	char *unit;
+	/*
+	 * A test error the API injected (HEALER_INJECT_ID, HEALER_CLAIMED_UNIT):
+	 * untrusted like any client field; the daemon believes them only on its
+	 * own entries (_PID is this process) carrying an id it is waiting for.
+	 */
+	char *inject_id;
+	char *claimed_unit;
 } JrEntry;
 
 /*
@@ -163,3 +170,21 @@ void jr_normalise(const char *message, char *buf, size_t len);
 
 /* "err" -> 3, "warning" -> 4, "3" -> 3 ...; -EINVAL otherwise. */
 int jr_priority_from_string(const char *s);
+
+/*
+ * Writing an entry (the API's test-error injection): fields in journald's
+ * native protocol as one datagram to the socket of the journal Healer reads,
+ * "/run/systemd/journal/socket" for the system, ".../journal.NAME/socket" for
+ * a namespace. journald attaches the trusted fields (_PID, _UID, ...) itself.
+ */
+typedef struct JrField {
+	const char *name; /* A-Z, 0-9 and _, not beginning with _ */
+	const char *value;
+} JrField;
+
+#define JR_SEND_MAX (64 * 1024) /* bytes of one datagram */
+
+/* The socket path for a source (system or namespace); -EOPNOTSUPP for files and folders. */
+int jr_socket_path(JrSource source, const char *namespace_name, char *buf, size_t len);
+/* Sends one entry; -EINVAL for a bad field name, -E2BIG past JR_SEND_MAX, or -errno. */
+int jr_send(const char *socket_path, const JrField *fields, size_t n);

@@ -317,6 +317,12 @@ static int read_fields(sd_journal *j, JrEntry *e, RawUnits *u)
 			if (!e->hostname &&
 			    !(e->hostname = field_copy(s + 10, l - 10, JR_FIELD_MAX)))
 				return -ENOMEM;
+		} else if (FIELD_IS(s, l, "HEALER_INJECT_ID")) {
+			if (!e->inject_id)
+				e->inject_id = unit_copy(s + 17, l - 17);
+		} else if (FIELD_IS(s, l, "HEALER_CLAIMED_UNIT")) {
+			if (!e->claimed_unit)
+				e->claimed_unit = unit_copy(s + 20, l - 20);
 		} else if (FIELD_IS(s, l, "UNIT")) {
 			u->unit = s + 5, u->unit_len = l - 5;
 		} else if (FIELD_IS(s, l, "USER_UNIT")) {
@@ -379,6 +385,8 @@ void jr_entry_done(JrEntry *e)
 	free(e->systemd_user_unit);
 	free(e->systemd_session);
 	free(e->unit);
+	free(e->inject_id);
+	free(e->claimed_unit);
 	*e = (JrEntry){0};
 }
 

@@ -56,20 +56,50 @@ if [ "$mode" = "--test" ]; then
 	[ -x /usr/bin/chromium ] || need+=(chromium)
 	[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 fi
+# promtool, the reference check of the /metrics text (test_metrics). Debian
+# ships it only inside the server package, whose install weighs some 325 MB
+# (mostly JavaScript for its web UI), adds a system user and enables
+# prometheus.service (started at once on a host that runs systemd). So only
+# the one binary (48 MB, linked to libc alone) is taken out of the package,
+# into build/tools/, out of git; one on the PATH serves as well.
+promtool=$(cd "$(dirname "$0")/.." && pwd)/build/tools/promtool
+fetch_promtool=0
+if [ "$mode" = "--test" ] && ! command -v promtool >/dev/null 2>&1 && [ ! -x "$promtool" ]; then
+	fetch_promtool=1
+fi
 
-[ ${#need[@]} -eq 0 ] && exit 0
+[ ${#need[@]} -eq 0 ] && [ $fetch_promtool -eq 0 ] && exit 0
 if [ "$mode" = "--check" ]; then
 	echo "build: missing pkg-config modules or tools; install the Debian packages: ${need[*]}" >&2
 	echo "build: (as root, 'make deps' does it)" >&2
 	exit 1
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing Debian packages: ${need[*]}" >&2
-	echo "deps: run as root, or: apt-get install -y ${need[*]}" >&2
-	exit 1
-fi
-echo "deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq </dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages: ${need[*]}" >&2
+		echo "deps: run as root, or: apt-get install -y ${need[*]}" >&2
+		exit 1
+	fi
+	echo "deps: installing ${need[*]}" >&2
+	apt-get update -qq </dev/null
+	apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+fi
+
+if [ $fetch_promtool -eq 1 ]; then
+	echo "deps: taking promtool out of the Debian package prometheus into ${promtool%/*}" >&2
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	if [ "$(id -u)" -eq 0 ]; then
+		[ ${#need[@]} -gt 0 ] || apt-get update -qq </dev/null
+		# apt's download sandbox user must be able to write there.
+		chown _apt "$work" 2>/dev/null || true
+	fi
+	(cd "$work" && apt-get download -qq prometheus </dev/null >/dev/null)
+	mkdir -p "${promtool%/*}"
+	dpkg-deb --fsys-tarfile "$work"/prometheus_*.deb | tar -xO ./usr/bin/promtool >"$promtool.tmp"
+	chmod 0755 "$promtool.tmp"
+	"$promtool.tmp" --version >/dev/null
+	mv "$promtool.tmp" "$promtool"
+fi

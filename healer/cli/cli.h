@@ -13,7 +13,7 @@
 #include "healer/analyze.h"
 #include "healer/plan.h"
 
-#define HEALER_VERSION "0.1.0"
+#include "healer/version.h"
 
 /* healer whitelist check|test|show ... */
 int cli_whitelist(int argc, char **argv);

@@ -17,6 +17,7 @@
 
 #include "common/util.h"
 #include "healer/cli/cli.h"
+#include "api/api.h"
 #include "healer/daemon.h"
 #include "healer/log.h"
 #include "healer/store.h"
@@ -86,6 +87,13 @@ int cli_run(int argc, char **argv)
 	if (check)
 		return run_check(&o.settings);
 	r = daemon_new(&o, &d, &errors);
+	if (r < 0) {
+		cli_print_errors("healer run", r, errors);
+		return 1;
+	}
+	/* Freed before the daemon (declared after it): its requests hold waiters there. */
+	_cleanup_(api_freep) ApiServer *api = NULL;
+	r = api_new(d, &api, &errors);
 	if (r < 0) {
 		cli_print_errors("healer run", r, errors);
 		return 1;

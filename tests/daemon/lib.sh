@@ -53,6 +53,7 @@ daemon_init() {
 }
 
 daemon_cleanup() {
+	[ -n "${KEEP_LOG:-}" ] && cp "$tmp/healer.log" /tmp/healer-last.log
 	[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
 	kill "$jpid" 2>/dev/null
 	wait 2>/dev/null
@@ -83,6 +84,7 @@ write_config() {
 		printf '%s\n' "$@"
 		printf '[journal]\nsource = namespace:%s\nlookback = 1min\n%s\n' "$ns" "$journal_extra"
 		printf '[llm]\nprovider = rules\nrules = %s/rules.conf\n' "$tmp"
+		printf '[api]\nlisten = %s\n' "${api_listen:-unix:$tmp/api.sock}"
 		printf '%s\n' "$extra_sections"
 	} >"$tmp/healer.conf"
 }

@@ -73,6 +73,8 @@ min_priority = warning
 [llm]
 provider = rules
 rules = $top/examples/rules.conf
+[api]
+listen = unix:$tmp/api.sock
 CONF
 	HEALER_E2E_TMP=$tmp HEALER_BIN=$bin HEALER_PROGS_DIR=$progs \
 		"$top/tests/sandbox/sandbox.sh" --units "$tmp/units" --start nginx.service \

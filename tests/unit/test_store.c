@@ -168,22 +168,22 @@ TEST(test_open_create)
 
 	CHECK(s != NULL);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
-	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 1);
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 2);
 	/* WAL mode: the -wal file exists while a connection is open. */
 	(void)util_snprintf(link, sizeof link, "%s-wal", path);
 	CHECK(access(link, F_OK) == 0);
 	CHECK_INT(raw_int(path,
 			  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name"
 			  " IN ('incidents', 'attempts', 'transitions', 'commands', 'knowledge',"
-			  " 'cursor', 'audit', 'escalations', 'decisions')"),
-		  ==, 9);
+			  " 'cursor', 'audit', 'escalations', 'decisions', 'flags')"),
+		  ==, 10);
 	/* SQLite gives the -wal file the database's mode. */
 	CHECK(stat(link, &st) == 0 && (st.st_mode & 077) == 0);
 	umask(old);
 	s = st_close(s);
 	/* Opened again: nothing to migrate, nothing changed. */
 	CHECK_INT(st_open(path, &s, &err), ==, 0);
-	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 1);
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 2);
 	CHECK_STR(st_errmsg(s), "no error");
 	s = st_close(s);
 	CHECK(st_close(NULL) == NULL);
@@ -192,7 +192,7 @@ TEST(test_open_create)
 	db_path(path, sizeof path);
 	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	CHECK_INT(st_open(path, &s, &err), ==, 0);
-	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 1);
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 2);
 	s = st_close(s);
 
 	/* A symlink is not followed, whatever it points at. */
@@ -228,7 +228,7 @@ TEST(test_schema_refusals)
 	raw_exec(path, "PRAGMA user_version = 99");
 	CHECK_INT(st_open(path, &s, &err), ==, -EPROTO);
 	CHECK(s == NULL);
-	CHECK_CONTAINS(err, "schema version 99 is newer than this Healer's 1");
+	CHECK_CONTAINS(err, "schema version 99 is newer than this Healer's 2");
 	free(err);
 	CHECK_INT(st_open_readonly(path, &s, &err), ==, -EPROTO);
 	CHECK_CONTAINS(err, "newer");
@@ -248,7 +248,7 @@ TEST(test_schema_refusals)
 	db_path(path, sizeof path);
 	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	CHECK_INT(st_open_readonly(path, &s, &err), ==, -EPROTO);
-	CHECK_CONTAINS(err, "older than this Healer's 1");
+	CHECK_CONTAINS(err, "older than this Healer's 2");
 	free(err);
 	db_path(path, sizeof path);
 	CHECK_INT(st_open_readonly(path, &s, &err), <, 0);
@@ -801,6 +801,29 @@ TEST(test_escalations)
 	s = st_close(s);
 }
 
+TEST(test_flags)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *err = NULL;
+	Store *s = open_new(path, sizeof path);
+	int64_t v = 7;
+
+	CHECK(s != NULL);
+	CHECK_INT(st_flag_get(s, "enabled", &v), ==, -ENOENT);
+	CHECK_INT(v, ==, 7);
+	CHECK_INT(st_flag_set(s, "enabled", 0, 1), ==, 0);
+	CHECK_INT(st_flag_get(s, "enabled", &v), ==, 0);
+	CHECK_INT(v, ==, 0);
+	CHECK_INT(st_flag_set(s, "enabled", 1, 2), ==, 0);
+	s = st_close(s);
+	/* Kept across a restart. */
+	CHECK_INT(st_open(path, &s, &err), ==, 0);
+	CHECK_INT(st_flag_get(s, "enabled", &v), ==, 0);
+	CHECK_INT(v, ==, 1);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM flags"), ==, 1);
+	s = st_close(s);
+}
+
 TEST(test_decisions)
 {
 	char path[PATH_MAX];
@@ -1183,6 +1206,7 @@ int main(void)
 	RUN(test_kill_after_commit);
 	RUN(test_concurrent_reader);
 	RUN(test_escalations);
+	RUN(test_flags);
 	RUN(test_decisions);
 	RUN(test_cleanup);
 	RUN(test_history_json);
