@@ -247,7 +247,10 @@ function renderStats(s) {
 		['Pending', s.pending],
 		['Rejected', s.rejected],
 		['Skipped', s.skipped],
-		['Success rate', isFinite(rate) ? (rate <= 1 ? rate * 100 : rate).toFixed(1) + ' %' : ''],
+		['Escalated', s.escalated],
+		['Interrupted', s.interrupted],
+		/* healed / (healed + failed), a fraction; meaningless before either */
+		['Success rate', isFinite(rate) && s.successful + s.failed > 0 ? (rate * 100).toFixed(1) + ' %' : '—'],
 		['Mean time to heal', s.mean_time_to_heal_ms !== undefined ? Math.round(s.mean_time_to_heal_ms) + ' ms' : ''],
 		['Model calls', s.llm_calls],
 		['Served from cache', s.llm_cache_hits],
@@ -256,12 +259,15 @@ function renderStats(s) {
 	const box = $('by-action');
 	box.replaceChildren();
 	if (!by.length) return;
+	/* {name: {"runs", "failures", "refused"}}: one column per key of the first row */
+	const first = by[0][1];
+	const cols = first && typeof first === 'object' ? Object.keys(first) : ['count'];
 	const rows = by.map(([name, v]) => el('tr', {}, el('th', {scope: 'row'}, name),
-		el('td', {}, v && typeof v === 'object' ?
-			Object.entries(v).map(([k, n]) => k + ' ' + n).join(', ') : v)));
+		cols.map((k) => el('td', {}, v && typeof v === 'object' ? v[k] ?? '' : v))));
 	box.append(el('div', {className: 'scroll'}, el('table', {},
 		el('caption', {}, 'By action'),
-		el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Action'), el('th', {scope: 'col'}, 'Count'))),
+		el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Action'),
+			cols.map((k) => el('th', {scope: 'col'}, k)))),
 		el('tbody', {}, rows))));
 }
 
@@ -285,6 +291,7 @@ function renderActive(recent, waiting) {
 	for (const a of list) {
 		const li = el('li', {className: 'card'}, el('p', {}, attemptLine(a)),
 			el('p', {className: 'hint'}, 'since ', el('time', {dateTime: String(a.timestamp ?? '')}, fmtTime(a.timestamp))));
+		if (a.reason) li.append(el('p', {}, a.reason));
 		if (a.diagnosis) li.append(el('p', {}, 'Diagnosis: ', a.diagnosis));
 		if (Array.isArray(a.actions) && a.actions.length) {
 			li.append(el('ul', {className: 'plain'}, a.actions.map((c) =>
@@ -328,8 +335,9 @@ function renderHistory(h) {
 			['Reason', a.reason],
 			['Diagnosis', a.diagnosis],
 			['Provider', [a.provider, a.model].filter(Boolean).join(' / ')],
-			['Verification', typeof a.verification === 'object' && a.verification !== null ?
-				JSON.stringify(a.verification) : a.verification],
+			['Verification', a.verification === a.reason ? '' :
+				typeof a.verification === 'object' && a.verification !== null ?
+					JSON.stringify(a.verification) : a.verification],
 			['Level', e.level],
 			['Seen', e.count > 1 ? e.count + ' times' : ''],
 			['Fingerprint', e.fingerprint],
@@ -377,7 +385,7 @@ async function inject(ev) {
 	const out = $('inject-result');
 	const body = {
 		service: $('inject-service').value, message: $('inject-message').value,
-		level: $('inject-level').value, source: 'dashboard',
+		level: $('inject-level').value,
 	};
 	try {
 		const r = await api('POST', '/api/test/inject-error', body);
@@ -451,7 +459,8 @@ async function saveWhitelist(ev) {
 			box.append(el('p', {className: 'error'}, 'The whitelist has ' + errs.length +
 				(errs.length > 1 ? ' errors' : ' error') + '; nothing was changed:'),
 			el('ul', {className: 'errors'}, errs.map((x) => el('li', {},
-				el('button', {type: 'button', className: 'link', onclick: () => gotoLine(x.line)}, 'Line ' + x.line),
+				el('button', {type: 'button', className: 'link', value: String(x.line), onclick: () => gotoLine(x.line)},
+					'Line ' + x.line),
 				': ' + (x.message ?? '')))));
 		} else if (e.status !== 401) {
 			box.append(el('p', {className: 'error'}, e.message));

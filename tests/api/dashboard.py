@@ -24,6 +24,7 @@ import urllib.request
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 # W3C key codes: Control, End, and the null key that releases modifiers.
 CTRL, END, RELEASE = "\ue009", "\ue010", "\ue000"
+SHOT = ""  # the screenshot's path; others are named after it
 XSS = 'thing broke <img src=x onerror="window.__pwned=1">'
 
 passed = failed = 0
@@ -251,6 +252,9 @@ def test_approval(b, approval_cmd):
         if not b.wait(f"{verb}: the attempt waits in the active list",
                       f"document.querySelector('{card} button.{verb}')"):
             continue
+        if verb == "approve":
+            b.js("document.getElementById('active').scrollIntoView();")
+            b.screenshot(SHOT.replace(".png", "-approval.png"))
         b.click(f"{card} button.{verb}")
         b.wait(f"{verb}: the attempt ends {final}", attempt(b, "#history", aid, final))
         b.wait(f"{verb}: it leaves the active list",
@@ -281,7 +285,7 @@ def test_whitelist(b, url, token):
     code, cur = api(url, token, "GET", "/api/whitelist")
     check("a refused whitelist changes nothing", code == 200 and cur.get("text") == original)
     # Clicking the error selects that line in the editor.
-    b.click("#wl-errors li button")
+    b.click(f"#wl-errors li button[value='{want}']")
     sel = b.js("const t = document.getElementById('wl-text');"
                "return t.value.slice(t.selectionStart, t.selectionEnd);")
     check("the error's button selects the line", sel == "exec = relative/path", sel)
@@ -291,8 +295,7 @@ def test_whitelist(b, url, token):
     code, _ = api(url, token, "PUT", "/api/whitelist", other.encode(),
                   {"Content-Type": "text/plain", "If-Match": cur.get("etag", "")})
     check("another client saves", code == 200, code)
-    b.js("const t = document.getElementById('wl-text');"
-         "t.value = t.value.replace('exec = relative/path\\n', '');")
+    b.js("document.getElementById('wl-text').value = arguments[0] + '# a valid edit\\n';", original)
     b.click("#wl-save")
     msg = b.wait("a stale save is refused", "document.querySelector('#wl-errors p.error')?.textContent")
     check("412 says someone else changed it", msg and "Someone else changed" in msg, msg)
@@ -334,7 +337,9 @@ def test_narrow(b, shot):
 
 
 def main():
+    global SHOT
     url, token, shot, approval_cmd = sys.argv[1:5]
+    SHOT = shot
     work = tempfile.mkdtemp(prefix="healer-dash-")
     b = Browser(work)
     try:

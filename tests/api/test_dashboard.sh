@@ -54,10 +54,9 @@ propose = fix_gadget
 message = widget broke
 propose = fix_widget
 RULES
+chmod 644 "$tmp/whitelist.conf"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-extra_sections="[api]
-listen = 127.0.0.1:$port
-token_file = $tmp/state/api.token"
+api_listen=127.0.0.1:$port
 write_config "cooldown = 0" "max_attempts = 10"
 start_healer || exit 1
 for _ in $(seq 250); do
@@ -68,9 +67,14 @@ check "the API serves" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"
 token=$(cat "$tmp/state/api.token")
 
 # The page and its files, as the browser gets them: embedded, with the strict policy.
-check "GET / is the dashboard" bash -c "curl -s http://127.0.0.1:$port/ | grep -q '<script src=\"dashboard.js\"'"
+if ! curl -s "http://127.0.0.1:$port/" | grep -q '<script src="dashboard.js"'; then
+	bad "GET / is not the dashboard: the API does not serve api/dashboard/ (dashboard_index_html)"
+	daemon_finish
+	exit 1
+fi
+ok
 check "the page has its Content-Security-Policy" bash -c \
-	"curl -sI http://127.0.0.1:$port/ | grep -qi \"^content-security-policy: default-src 'none'\""
+	"curl -s -D - -o /dev/null http://127.0.0.1:$port/ | grep -qi \"^content-security-policy: default-src 'none'\""
 check "dashboard.js is the file in the tree" bash -c \
 	"curl -s http://127.0.0.1:$port/dashboard.js | cmp -s - '$top/api/dashboard/dashboard.js'"
 check "dashboard.css is the file in the tree" bash -c \
@@ -91,7 +95,6 @@ if [ -n "$line" ]; then
 else
 	bad "the browser test ended without a result"
 fi
-[ -f "$shot" ] && echo "info: screenshot $shot"
 
 # What the clicks did on the host, beyond the page.
 check "the injected error's fix ran" test -e "$tmp/thing"
