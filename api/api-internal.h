@@ -45,6 +45,7 @@ struct Request {
 	DaemonWaiter *waiter;
 	sd_event_source *deadline;
 	int64_t wait_attempt;
+	cJSON *held;		      /* a reply being completed while suspended */
 	struct MHD_Response *pending; /* the answer to queue once resumed */
 	unsigned pending_code;
 };

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "api/api-internal.h"
+#include "healer/check.h"
 #include "healer/metrics.h"
 #include "healer/plan.h"
 #include "healer/view.h"
@@ -607,6 +608,53 @@ static enum MHD_Result put_whitelist(Request *q)
 	return api_reply_etag(q, MHD_HTTP_OK, api_success(o), etag);
 }
 
+/* Each command's preconditions, judged on the host now, next to their texts. */
+static void on_plan_checked(const ChkResult *res, size_t n, void *userdata)
+{
+	Request *q = userdata;
+	cJSON *view = TAKE_PTR(q->held), *cmd;
+	size_t at = 0;
+
+	q->waiter = NULL;
+	cJSON_ArrayForEach(cmd, cJSON_GetObjectItemCaseSensitive(view, "commands"))
+	{
+		cJSON *req = cJSON_GetObjectItemCaseSensitive(cmd, "requires"), *text;
+		cJSON *list = cJSON_AddArrayToObject(cmd, "preconditions");
+
+		cJSON_ArrayForEach(text, req)
+		{
+			cJSON *p = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(p, "check", cJSON_GetStringValue(text));
+			if (res && at < n) {
+				cJSON_AddStringToObject(p, "now",
+							chk_verdict_name(res[at].verdict));
+				cJSON_AddBoolToObject(p, "holds", res[at].verdict == CHK_HOLDS);
+				cJSON_AddStringToObject(p, "detail", res[at].detail);
+			} else {
+				cJSON_AddStringToObject(p, "now", "unknown");
+				cJSON_AddBoolToObject(p, "holds", false);
+				cJSON_AddStringToObject(p, "detail", "not judged");
+			}
+			at++;
+			cJSON_AddItemToArray(list, p);
+		}
+	}
+	api_resume_json(q, MHD_HTTP_OK, api_success(view));
+}
+
+static int on_check_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Request *q = userdata;
+
+	(void)s;
+	(void)usec;
+	daemon_waiter_cancel(q->waiter);
+	q->waiter = NULL;
+	on_plan_checked(NULL, 0, q);
+	return 0;
+}
+
 static enum MHD_Result post_whitelist_test(Request *q)
 {
 	_cleanup_(plan_freep) Plan *plan = NULL;
@@ -633,10 +681,22 @@ static enum MHD_Result post_whitelist_test(Request *q)
 	vo.allow_any_unit = !unit;
 	r = command ? plan_vet_command(wl, command, &vo, &plan)
 		    : plan_vet_reply(wl, reply, strlen(reply), &vo, &plan);
-	cJSON_Delete(o);
-	if (r < 0)
+	if (r < 0) {
+		cJSON_Delete(o);
 		return api_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
+	}
 	out = view_plan(plan);
+	/* An accepted plan's preconditions are judged now, on this host, as an attempt would. */
+	r = daemon_check_plan(q->api->d, plan, unit, on_plan_checked, q, &q->waiter);
+	cJSON_Delete(o);
+	if (r >= 0) {
+		q->held = out;
+		if (api_suspend(q, 30, on_check_deadline) >= 0)
+			return MHD_YES;
+		daemon_waiter_cancel(q->waiter);
+		q->waiter = NULL;
+		out = TAKE_PTR(q->held);
+	}
 	return api_reply_json(q, MHD_HTTP_OK, api_success(out));
 }
 

@@ -282,6 +282,7 @@ static void request_free(Request *q)
 		free(q->params[i]);
 	free(q->params);
 	free(q->body);
+	cJSON_Delete(q->held);
 	free(q->early_error);
 	free(q);
 }

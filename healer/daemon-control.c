@@ -25,7 +25,7 @@
 #define INJECT_READBACK_USEC (5 * USEC_PER_SEC)
 #define WAITERS_MAX	     1024 /* injections and waits at once */
 
-typedef enum WaitKind { WAIT_INJECT, WAIT_ATTEMPT } WaitKind;
+typedef enum WaitKind { WAIT_INJECT, WAIT_ATTEMPT, WAIT_CHECK } WaitKind;
 
 struct DaemonWaiter {
 	Daemon *d;
@@ -43,6 +43,9 @@ struct DaemonWaiter {
 	daemon_injected_fn injected;
 	/* WAIT_ATTEMPT */
 	daemon_finished_fn finished;
+	/* WAIT_CHECK */
+	ChkRun *chk;
+	daemon_checked_fn checked;
 	void *userdata;
 };
 
@@ -264,6 +267,7 @@ static void waiter_unlink(DaemonWaiter *w)
 			break;
 		}
 	sd_event_source_disable_unref(w->timer);
+	chk_run_cancel(w->chk);
 	free(w->service);
 	free(w->message);
 	free(w);
@@ -430,6 +434,62 @@ void daemon_waiters_attempt_done(Daemon *d, int64_t id)
 	}
 }
 
+static void on_plan_checked(const ChkResult *res, size_t n, bool all_hold, void *userdata)
+{
+	DaemonWaiter *w = userdata;
+
+	(void)all_hold;
+	w->chk = NULL;
+	if (!w->cancelled && w->checked)
+		w->checked(res, n, w->userdata);
+	waiter_unlink(w);
+}
+
+int daemon_check_plan(Daemon *d, const Plan *plan, const char *evidence_unit,
+		      daemon_checked_fn done, void *userdata, DaemonWaiter **ret)
+{
+	_cleanup_free_ WlCheck *all = NULL;
+	ChkOptions o = {
+		.bus = d->bus,
+		.wl = settings_whitelist(d->settings),
+		.evidence_unit = evidence_unit,
+	};
+	size_t n = 0;
+	DaemonWaiter *w;
+	int r;
+
+	*ret = NULL;
+	if (n_waiters(d) >= WAITERS_MAX)
+		return -EBUSY;
+	for (size_t i = 0; plan->accepted && i < plan->n_commands; i++)
+		n += plan->commands[i]->n_requires;
+	if (n == 0)
+		return -ENODATA;
+	all = calloc(n, sizeof *all);
+	w = calloc(1, sizeof *w);
+	if (!all || !w) {
+		free(w);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (size_t i = 0; i < plan->n_commands; i++)
+		for (size_t k = 0; k < plan->commands[i]->n_requires; k++)
+	all[n++] = plan->commands[i]->requires[k]; /* chk_run copies them */
+	*w = (DaemonWaiter){.d = d,
+			    .kind = WAIT_CHECK,
+			    .checked = done,
+			    .userdata = userdata,
+			    .next = d->waiters};
+	d->waiters = w;
+	r = chk_run(d->event, all, n, &o, on_plan_checked, w, &w->chk);
+	if (r < 0) {
+		waiter_unlink(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
 void daemon_waiter_cancel(DaemonWaiter *w)
 {
 	if (!w)
@@ -452,6 +512,8 @@ void daemon_waiters_free(Daemon *d)
 				w->injected(-ECANCELED, 0, 0, NULL, w->userdata);
 			else if (w->kind == WAIT_ATTEMPT && w->finished)
 				w->finished(-ECANCELED, w->attempt_id, w->userdata);
+			else if (w->kind == WAIT_CHECK && w->checked)
+				w->checked(NULL, 0, w->userdata);
 		}
 		waiter_unlink(w);
 	}

@@ -112,6 +112,18 @@ typedef void (*daemon_finished_fn)(int r, int64_t attempt_id, void *userdata);
 int daemon_wait_attempt(Daemon *d, int64_t attempt_id, daemon_finished_fn done, void *userdata,
 			DaemonWaiter **ret);
 
+/*
+ * Evaluates every precondition (require =) of an accepted plan's commands on
+ * the host now, in order, as an attempt would (evidence_unit for
+ * unit-runs, may be NULL). done gets one result per check, commands'
+ * checks one after another. Returns 0, or -errno (done is not called).
+ */
+typedef struct ChkResult ChkResult;
+typedef struct Plan Plan;
+typedef void (*daemon_checked_fn)(const ChkResult *results, size_t n, void *userdata);
+int daemon_check_plan(Daemon *d, const Plan *plan, const char *evidence_unit,
+		      daemon_checked_fn done, void *userdata, DaemonWaiter **ret);
+
 /* The caller lost interest (its connection closed): done is not called. Takes NULL. */
 void daemon_waiter_cancel(DaemonWaiter *w);
 

@@ -337,9 +337,20 @@ check("whitelist edit audited", db("SELECT count(*) FROM audit WHERE what = 'whi
       == [(1,)])
 
 # ---- whitelist test ----
-st, j, _, _ = req("POST", "/api/whitelist/test", body={"command": "/usr/bin/touch " + tmp + "/thing"})
+if os.path.exists(tmp + "/thing"):
+    os.unlink(tmp + "/thing")
+st, j, _, _ = req("POST", "/api/whitelist/test", body={"command": "fixthing"})
 check("whitelist test accepts a command", st == 200 and j["verdict"] == "accept"
       and j["commands"][0]["action"] == "fix_thing" and j["commands"][0]["requires"], j)
+pre = j and j["commands"] and j["commands"][0].get("preconditions") or []
+check("whitelist test judges the preconditions now", len(pre) == 1 and pre[0]["holds"] is True
+      and pre[0]["now"] == "holds" and pre[0]["check"].startswith("command"), pre)
+open(tmp + "/thing", "w").close()
+st, j, _, _ = req("POST", "/api/whitelist/test", body={"command": "fixthing"})
+pre = j and j["commands"] and j["commands"][0].get("preconditions") or []
+check("a precondition that does not hold says so", pre and pre[0]["holds"] is False
+      and pre[0]["now"] == "fails", pre)
+os.unlink(tmp + "/thing")
 st, j, _, _ = req("POST", "/api/whitelist/test", body={"command": "rm -rf /"})
 check("whitelist test refuses", st == 200 and j["verdict"] == "reject", j)
 st, j, _, _ = req("POST", "/api/whitelist/test",
