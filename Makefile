@@ -34,7 +34,8 @@ MODULES  := common whitelist llm journal healer api
 # the command-line front end, healer/cli/.
 LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
-EMBEDDED := examples/whitelist.conf examples/rules.conf
+EMBEDDED := examples/whitelist.conf examples/rules.conf \
+	api/dashboard/index.html api/dashboard/dashboard.js api/dashboard/dashboard.css
 CLI_SRCS := $(wildcard healer/cli/*.c)
 MAIN_OBJ := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBHEALER := $(BUILD)/libhealer.a
@@ -62,11 +63,14 @@ $(BUILD)/obj/%.o: %.c | build/.pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-# The shipped examples, compiled in: the defaults of a fresh machine.
+# The shipped examples, compiled in: the defaults of a fresh machine; and
+# the dashboard's three files, which the API serves from memory.
 $(BUILD)/gen/embedded.c: tools/embed.py $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	python3 tools/embed.py $@ embedded_whitelist_conf=examples/whitelist.conf \
-		embedded_rules_conf=examples/rules.conf
+		embedded_rules_conf=examples/rules.conf \
+		dashboard_index_html=api/dashboard/index.html \
+		dashboard_js=api/dashboard/dashboard.js dashboard_css=api/dashboard/dashboard.css
 
 $(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 	@mkdir -p $(dir $@)
