@@ -13,6 +13,7 @@
 
 #include "api/api-internal.h"
 #include "healer/check.h"
+#include "healer/embedded.h"
 #include "healer/metrics.h"
 #include "healer/plan.h"
 #include "healer/view.h"
@@ -700,7 +701,30 @@ static enum MHD_Result post_whitelist_test(Request *q)
 	return api_reply_json(q, MHD_HTTP_OK, api_success(out));
 }
 
+/* ---- the dashboard: built into the binary, open (it asks for the token itself) ---- */
+
+static enum MHD_Result get_index(Request *q)
+{
+	return api_reply_text(q, MHD_HTTP_OK, "text/html; charset=utf-8", dashboard_index_html,
+			      dashboard_index_html_len, false);
+}
+
+static enum MHD_Result get_js(Request *q)
+{
+	return api_reply_text(q, MHD_HTTP_OK, "text/javascript; charset=utf-8", dashboard_js,
+			      dashboard_js_len, false);
+}
+
+static enum MHD_Result get_css(Request *q)
+{
+	return api_reply_text(q, MHD_HTTP_OK, "text/css; charset=utf-8", dashboard_css,
+			      dashboard_css_len, false);
+}
+
 const Route api_routes[] = {
+	{"GET", "/", AUTH_OPEN, get_index, false, NULL},
+	{"GET", "/dashboard.js", AUTH_OPEN, get_js, false, NULL},
+	{"GET", "/dashboard.css", AUTH_OPEN, get_css, false, NULL},
 	{"GET", "/healthz", AUTH_OPEN, get_healthz, false, NULL},
 	{"GET", "/metrics", AUTH_OPEN, get_metrics, false, NULL},
 	{"GET", "/api/auto-healer/status", AUTH_READ, get_status, false, NULL},

@@ -109,7 +109,7 @@ TEST(test_finish_rules)
 					  "[llm]\nresponse_format = grammar\n"};
 	static const char *const why[] = {
 		"base_url is required", "must be https://", "holds no '/'",
-		"must not name a user",	"holds ' '",	    "must be json_object or json_schema"};
+		"must not name a user", "holds ' '",	    "must be json_object or json_schema"};
 	static const char ok[] =
 		"[llm]\nprovider = openai\nbase_url = http://127.0.0.1:11434/v1\nmodel = llama3\n"
 		"response_format = json_schema\n";
