@@ -12,7 +12,8 @@
  * history item: {"id", "timestamp", "updated", "error": {"service", "unit",
  * "identifier", "message", "level", "priority", "timestamp", "fingerprint",
  * "count", "source", "source_class"}, "status", "reason", "diagnosis",
- * "provider", "model", "dry_run", "actions": [{"action", "argv",
+ * "provider", "model", "dry_run", "plan": [{"action", "args"}] (null before
+ * analysis), "actions": [{"action", "argv",
  * "exit_code", "signal", "duration_ms", "output", "accepted", "reason",
  * "timed_out", "dry_run"}], "transitions": [{"from", "to", "at",
  * "reason"}], "verification", "success"}
@@ -193,7 +194,7 @@ static int add_transitions(JsonCtx *c, cJSON *item, int64_t id)
 #define ITEM_COLUMNS                                                                              \
 	"SELECT a.id, a.created, a.updated, a.state, a.reason, a.diagnosis, a.provider, a.model," \
 	" a.dry_run, i.unit, i.identifier, i.message, i.priority, i.first_seen, i.fingerprint,"   \
-	" i.count, i.source, i.source_class"                                                      \
+	" i.count, i.source, i.source_class, a.plan_json"                                         \
 	" FROM attempts a JOIN incidents i ON i.id = a.incident_id"
 
 static void add_error(JsonCtx *c, cJSON *item, sqlite3_stmt *q)
@@ -218,6 +219,23 @@ static void add_error(JsonCtx *c, cJSON *item, sqlite3_stmt *q)
 	add_col(c, e, "source_class", q, 17);
 }
 
+/*
+ * The vetted plan ([{"action", "args"}]), so that an approver sees what would
+ * run before anything has; null before analysis.
+ */
+static void add_plan(JsonCtx *c, cJSON *item, const char *json)
+{
+	/* Written by the daemon from plan_to_json(); a file edited by hand may hold anything. */
+	cJSON *plan = json ? cJSON_Parse(json) : NULL;
+
+	if (plan && cJSON_IsArray(plan)) {
+		add_child(c, item, "plan", plan);
+		return;
+	}
+	cJSON_Delete(plan);
+	add_text(c, item, "plan", NULL);
+}
+
 /* One history item from a row of ITEM_COLUMNS, added to list. */
 static int add_item(JsonCtx *c, cJSON *list, sqlite3_stmt *q)
 {
@@ -238,6 +256,7 @@ static int add_item(JsonCtx *c, cJSON *list, sqlite3_stmt *q)
 	add_col(c, o, "provider", q, 6);
 	add_col(c, o, "model", q, 7);
 	add_bool(c, o, "dry_run", sqlite3_column_int(q, 8));
+	add_plan(c, o, (const char *)sqlite3_column_text(q, 18));
 	if ((r = add_actions(c, o, id)) < 0 || (r = add_transitions(c, o, id)) < 0)
 		return r;
 	add_bool(c, o, "success", state && strcmp(state, "healed") == 0);

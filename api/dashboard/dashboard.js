@@ -278,6 +278,12 @@ function attemptLine(a) {
 		el('strong', {}, e.service ?? ''), ' ', el('span', {className: 'msg'}, e.message ?? '')];
 }
 
+/* One stored plan step: the action and its arguments as NAME=VALUE. */
+function fmtPlanStep(step) {
+	const args = step && typeof step.args === 'object' && step.args ? step.args : {};
+	return [String(step?.action ?? '?'), ...Object.entries(args).map(([k, v]) => k + '=' + String(v))].join(' ');
+}
+
 function renderActive(recent, waiting) {
 	const byId = new Map();
 	for (const a of [...waiting, ...recent]) {
@@ -296,6 +302,10 @@ function renderActive(recent, waiting) {
 		if (Array.isArray(a.actions) && a.actions.length) {
 			li.append(el('ul', {className: 'plain'}, a.actions.map((c) =>
 				el('li', {}, el('code', {}, fmtArgv(c.argv) || c.action)))));
+		} else if (Array.isArray(a.plan) && a.plan.length) {
+			/* Nothing ran yet: what would run, as the whitelist accepted it. */
+			li.append(el('p', {}, 'Plan:'), el('ul', {className: 'plain plan'}, a.plan.map((c) =>
+				el('li', {}, el('code', {}, fmtPlanStep(c))))));
 		}
 		li.dataset.attempt = a.id;
 		li.dataset.status = a.status;

@@ -253,6 +253,9 @@ def test_approval(b, approval_cmd):
                       f"document.querySelector('{card} button.{verb}')"):
             continue
         if verb == "approve":
+            b.wait("approve: the card shows the plan before anything runs",
+                   f"(document.querySelector('{card} ul.plan') || {{}}).textContent"
+                   " === 'fix_gadget'")
             b.js("document.getElementById('active').scrollIntoView();")
             b.screenshot(SHOT.replace(".png", "-approval.png"))
         b.click(f"{card} button.{verb}")

@@ -81,6 +81,7 @@ for _ in $(seq 200); do
 done
 check "attempt waits for approval ($st)" test "$st" = awaiting_approval
 check "nothing ran before approval" test ! -e "$tmp/thing"
+check "the waiting attempt shows its plan" test "$(ucurl "http://localhost/api/auto-healer/attempts/$id" | jq_ 'd["attempt"]["plan"][0]["action"]')" = fix_thing
 check "approve answers" test "$(uapi -X POST "http://localhost/api/auto-healer/attempts/$id/approve" | jq_ 'd["decision"]')" = approved
 for _ in $(seq 200); do
 	st=$(ucurl "http://localhost/api/auto-healer/attempts/$id" | jq_ 'd["attempt"]["status"]')
