@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -36,6 +37,17 @@ static const char *const security_headers[][2] = {
 	{"Referrer-Policy", "no-referrer"},
 	{"X-Frame-Options", "DENY"},
 };
+
+/* *ret = the formatted message (NULL when memory ran out). */
+_printf_(2, 3) static void set_error(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(ret, fmt, ap) < 0)
+		*ret = NULL;
+	va_end(ap);
+}
 
 /* ---- replies ---- */
 
@@ -543,8 +555,7 @@ static int listen_unix(ApiServer *a, const char *path, int *ret_fd, char **ret_e
 	/* A socket left by an earlier run goes; anything else at that path stays. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			(void)asprintf(ret_error, "[api] listen: %s exists and is not a socket",
-				       path);
+			set_error(ret_error, "[api] listen: %s exists and is not a socket", path);
 			return -EEXIST;
 		}
 		(void)unlink(path);
@@ -557,7 +568,7 @@ static int listen_unix(ApiServer *a, const char *path, int *ret_fd, char **ret_e
 	umask(old);
 	if (r < 0) {
 		close(fd);
-		(void)asprintf(ret_error, "[api] listen: cannot bind %s: %s", path, strerror(-r));
+		set_error(ret_error, "[api] listen: cannot bind %s: %s", path, strerror(-r));
 		return r;
 	}
 	a->unix_socket = true;
@@ -620,8 +631,8 @@ static int listen_ip(ApiServer *a, const char *v, int *ret_fd, char **ret_error)
 		int r = -errno;
 
 		close(fd);
-		(void)asprintf(ret_error, "[api] listen: cannot bind %s: %s%s", v, strerror(-r),
-			       r == -EADDRINUSE ? " (is another healer running?)" : "");
+		set_error(ret_error, "[api] listen: cannot bind %s: %s%s", v, strerror(-r),
+			  r == -EADDRINUSE ? " (is another healer running?)" : "");
 		return r;
 	}
 	if (asprintf(&a->host, "%s%s%s", family == AF_INET6 ? "[" : "", host,
@@ -649,8 +660,7 @@ static int token_make(const char *path, char **ret, char **ret_error)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
-		(void)asprintf(ret_error, "%s: cannot create the API token: %s", path,
-			       strerror(-r));
+		set_error(ret_error, "%s: cannot create the API token: %s", path, strerror(-r));
 		return r;
 	}
 	hex[2 * API_TOKEN_BYTES] = '\n';
@@ -659,7 +669,7 @@ static int token_make(const char *path, char **ret, char **ret_error)
 	close(fd);
 	if (r < 0) {
 		(void)unlink(path);
-		(void)asprintf(ret_error, "%s: cannot write the API token", path);
+		set_error(ret_error, "%s: cannot write the API token", path);
 		return r;
 	}
 	hex[2 * API_TOKEN_BYTES] = '\0';
@@ -682,24 +692,24 @@ int api_token_load(const char *path, char **ret, char **ret_error)
 		if (errno == ENOENT)
 			return token_make(path, ret, ret_error);
 		r = -errno;
-		(void)asprintf(ret_error, "%s: %s", path, strerror(-r));
+		set_error(ret_error, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	r = util_read_trusted_file(path, API_TOKEN_FILE_MAX, &text, &len, why, sizeof why);
 	if (r < 0) {
-		(void)asprintf(ret_error, "%s: %s", path, r == -EPERM ? why : strerror(-r));
+		set_error(ret_error, "%s: %s", path, r == -EPERM ? why : strerror(-r));
 		return r;
 	}
 	if (st.st_mode & 077) {
-		(void)asprintf(ret_error, "%s: others may read the API token; chmod 600 it", path);
+		set_error(ret_error, "%s: others may read the API token; chmod 600 it", path);
 		return -EPERM;
 	}
 	n = strspn(text, "0123456789abcdefABCDEF");
 	if (n < API_TOKEN_MIN_HEX || strspn(text + n, "\r\n") != len - n) {
-		(void)asprintf(ret_error,
-			       "%s: the API token must be at least %d hex digits (128 bits) on one "
-			       "line; delete the file to have a new one made",
-			       path, API_TOKEN_MIN_HEX);
+		set_error(ret_error,
+			  "%s: the API token must be at least %d hex digits (128 bits) on one "
+			  "line; delete the file to have a new one made",
+			  path, API_TOKEN_MIN_HEX);
 		return -EINVAL;
 	}
 	text[n] = '\0';
@@ -741,8 +751,7 @@ int api_new(Daemon *d, ApiServer **ret, char **ret_error)
 		if (fd >= 0)
 			close(fd);
 		if (!*ret_error)
-			(void)asprintf(ret_error, "[api] listen %s: %s", c->api_listen,
-				       strerror(-r));
+			set_error(ret_error, "[api] listen %s: %s", c->api_listen, strerror(-r));
 		api_free(a);
 		return r;
 	}
@@ -756,8 +765,8 @@ int api_new(Daemon *d, ApiServer **ret, char **ret_error)
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, a, MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);
-		(void)asprintf(ret_error, "[api] listen %s: the HTTP server did not start",
-			       c->api_listen);
+		set_error(ret_error, "[api] listen %s: the HTTP server did not start",
+			  c->api_listen);
 		api_free(a);
 		return -EIO;
 	}
@@ -772,7 +781,7 @@ int api_new(Daemon *d, ApiServer **ret, char **ret_error)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(a->run_soon, SD_EVENT_OFF);
 	if (r < 0) {
-		(void)asprintf(ret_error, "[api]: cannot watch the HTTP server: %s", strerror(-r));
+		set_error(ret_error, "[api]: cannot watch the HTTP server: %s", strerror(-r));
 		api_free(a);
 		return r;
 	}
