@@ -22,7 +22,7 @@ printf '[healer]\nmax_commands = 5\n[action noop]\ndescription = harmless\nmatch
 printf '[rule bench]\nmessage = fault\npropose = noop\n' >"$tmp/rules.conf"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 api_listen=127.0.0.1:$port
-write_config "cooldown = 10min" "max_heals_per_hour = 10000" "max_attempts = 3" \
+write_config "cooldown = 10min" "max_heals_per_hour = 1000" "max_attempts = 3" \
 	"max_concurrent_analyses = 16" "max_queued = 10000"
 sed -i 's/^verify_window = 2s$/verify_window = 1s/; s/^settle = 100ms$/settle = 10ms/' "$tmp/healer.conf"
 start_healer || exit 1

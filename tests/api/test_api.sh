@@ -71,38 +71,32 @@ ucurl() { curl -s --unix-socket "$tmp/api.sock" "$@"; }
 check "UNIX socket made 0600" test "$(stat -c %a "$tmp/api.sock")" = 600
 check "public read without a token" test "$(ucurl http://localhost/api/auto-healer/status | jq_ 'd["status"]')" = success
 check "write without a token still 401" test "$(ucurl -o /dev/null -w '%{http_code}' -X POST http://localhost/api/auto-healer/disable)" = 401
+# wait_status ID STATE: polls the attempt until it is in STATE (10 s); prints the last state.
+wait_status() {
+	local st
+	for _ in $(seq 200); do
+		st=$(ucurl "http://localhost/api/auto-healer/attempts/$1" | jq_ 'd["attempt"]["status"]')
+		[ "$st" = "$2" ] && break
+		sleep 0.05
+	done
+	echo "$st"
+}
 uapi() { ucurl -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' "$@"; }
 rm -f "$tmp/thing"
 id=$(uapi -d '{"message":"thing broke, approve me","service":"demo"}' http://localhost/api/test/inject-error | jq_ 'd["attempt_id"]')
-for _ in $(seq 200); do
-	st=$(ucurl "http://localhost/api/auto-healer/attempts/$id" | jq_ 'd["attempt"]["status"]')
-	[ "$st" = awaiting_approval ] && break
-	sleep 0.05
-done
+st=$(wait_status "$id" awaiting_approval)
 check "attempt waits for approval ($st)" test "$st" = awaiting_approval
 check "nothing ran before approval" test ! -e "$tmp/thing"
 check "the waiting attempt shows its plan" test "$(ucurl "http://localhost/api/auto-healer/attempts/$id" | jq_ 'd["attempt"]["plan"][0]["action"]')" = fix_thing
 check "approve answers" test "$(uapi -X POST "http://localhost/api/auto-healer/attempts/$id/approve" | jq_ 'd["decision"]')" = approved
-for _ in $(seq 200); do
-	st=$(ucurl "http://localhost/api/auto-healer/attempts/$id" | jq_ 'd["attempt"]["status"]')
-	[ "$st" = healed ] && break
-	sleep 0.05
-done
+st=$(wait_status "$id" healed)
 check "approved attempt healed ($st)" test "$st" = healed
 check "approve twice: 409" test "$(uapi -o /dev/null -w '%{http_code}' -X POST "http://localhost/api/auto-healer/attempts/$id/approve")" = 409
 rm -f "$tmp/thing"
 id2=$(uapi -d '{"message":"thing broke, reject me","service":"demo2"}' http://localhost/api/test/inject-error | jq_ 'd["attempt_id"]')
-for _ in $(seq 200); do
-	st=$(ucurl "http://localhost/api/auto-healer/attempts/$id2" | jq_ 'd["attempt"]["status"]')
-	[ "$st" = awaiting_approval ] && break
-	sleep 0.05
-done
+st=$(wait_status "$id2" awaiting_approval)
 uapi -X POST "http://localhost/api/auto-healer/attempts/$id2/reject" >/dev/null
-for _ in $(seq 100); do
-	st=$(ucurl "http://localhost/api/auto-healer/attempts/$id2" | jq_ 'd["attempt"]["status"]')
-	[ "$st" = rejected ] && break
-	sleep 0.05
-done
+st=$(wait_status "$id2" rejected)
 check "rejected attempt ends rejected ($st)" test "$st" = rejected
 check "nothing ran for it" test ! -e "$tmp/thing"
 check "decisions audited" test "$(q "SELECT count(*) FROM audit WHERE actor = 'api' AND what IN ('approve', 'reject')")" -ge 2
