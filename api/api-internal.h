@@ -23,7 +23,8 @@ struct ApiServer {
 	char *host, *host_port; /* what a Host header may say: "127.0.0.1", "127.0.0.1:8099" */
 	bool unix_socket;
 	char *unix_path;
-	Request *requests; /* every request in flight (suspended ones included) */
+	Request *requests;		    /* every request in flight (suspended ones included) */
+	uint64_t window_start, window_used; /* the API's share of the loop */
 };
 
 struct Request {

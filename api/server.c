@@ -30,6 +30,7 @@
 #define CONNECTION_MEMORY    (32 * 1024)   /* headers and buffers; bodies are copied out */
 #define DISCARD_MAX	     (1024 * 1024) /* a refused body read past this closes the link */
 #define URL_MAX		     2048
+#define API_WINDOW_USEC	     (10 * 1000) /* the API may take half of each such window */
 
 static const char *const security_headers[][2] = {
 	{"Cache-Control", "no-store"},
@@ -217,10 +218,27 @@ static void rearm(ApiServer *a)
 	}
 }
 
+/*
+ * Requests go before the journal and the attempts, so that an answer waits
+ * for at most one piece of other work; but the API may take only half of
+ * each short window of the loop, so that a flood of requests cannot starve
+ * detection. Past its share it queues as an equal until the window turns.
+ */
 static void run(ApiServer *a)
 {
+	uint64_t t0 = util_now_usec(), t1;
+
 	(void)MHD_run(a->mhd);
 	rearm(a);
+	t1 = util_now_usec();
+	if (t1 - a->window_start >= API_WINDOW_USEC) {
+		a->window_start = t1;
+		a->window_used = 0;
+	}
+	a->window_used += t1 - t0;
+	(void)sd_event_source_set_priority(a->io, a->window_used < API_WINDOW_USEC / 2
+							  ? SD_EVENT_PRIORITY_IMPORTANT
+							  : SD_EVENT_PRIORITY_NORMAL);
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)

@@ -69,8 +69,10 @@ round() { # NAME PATH|"" [wrk header args]
 		sleep 0.5
 	fi
 	send "storm$name" 20000 0 &
+	local spid=$!
 	send "$name" 1000 1
-	wait
+	wait "$spid"
+	[ -n "$wpid" ] && wait "$wpid"
 	local deadline=$(($(date +%s) + 30))
 	until [ "$(q "SELECT count(*) FROM transitions t JOIN attempts a ON t.attempt_id = a.id JOIN incidents i ON a.incident_id = i.id WHERE t.to_state = 'executing' AND i.message LIKE '$name fault%'")" -ge 100 ] ||
 		[ "$(date +%s)" -ge "$deadline" ]; do sleep 0.1; done

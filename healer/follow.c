@@ -67,7 +67,10 @@ static void drain(Follower *f)
 
 	if (f->paused)
 		return;
-	while (n < f->opts.batch) {
+	uint64_t until = util_now_usec() + f->opts.batch_usec;
+	bool full = false;
+
+	while (!(full = n >= f->opts.batch || (n % 16 == 0 && n > 0 && util_now_usec() >= until))) {
 		JrEntry e;
 		r = jr_next(f->reader, &e);
 		if (r < 0) {
@@ -102,7 +105,7 @@ static void drain(Follower *f)
 	}
 	/* A full batch means more may wait: continue on the next iteration. */
 	(void)sd_event_source_set_enabled(f->more,
-					  n == f->opts.batch ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+					  full ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 }
 
 static void rearm_timer(Follower *f)
@@ -240,6 +243,8 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		f->opts = *opts;
 	if (f->opts.batch == 0)
 		f->opts.batch = 500;
+	if (f->opts.batch_usec == 0)
+		f->opts.batch_usec = FL_BATCH_USEC;
 	f->own_unit = strdup(opts && opts->own_unit ? opts->own_unit : FL_OWN_UNIT);
 	f->own_identifier =
 		strdup(opts && opts->own_identifier ? opts->own_identifier : FL_OWN_IDENTIFIER);

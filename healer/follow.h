@@ -19,6 +19,7 @@ typedef struct Follower Follower;
 
 #define FL_OWN_UNIT	  "healer.service"
 #define FL_OWN_IDENTIFIER "healer"
+#define FL_BATCH_USEC	  (5 * 1000)
 
 /*
  * Whether e is one of Healer's own lines: written by this process, by its
@@ -42,7 +43,12 @@ typedef struct FlOptions {
 	const char *own_unit;	    /* Healer's unit; its lines are skipped ("healer.service") */
 	const char *own_identifier; /* likewise ("healer") */
 	uint64_t lookback_usec;	    /* first start, no cursor: begin at now - lookback */
-	unsigned batch;		    /* entries per loop iteration (default 500) */
+	unsigned batch;		    /* entries per loop iteration at most (default 500) */
+	/*
+	 * Time one batch may take (default FL_BATCH_USEC): in a storm the API,
+	 * children and timers get the loop back this often.
+	 */
+	uint64_t batch_usec;
 	fl_batch_begin_fn batch_begin;
 	fl_batch_end_fn batch_end; /* when set, the store is only read and saved at the end */
 	/* Optional: sees Healer's own lines (never acted on), inside the batch. */
