@@ -104,8 +104,7 @@ static void drain(Follower *f)
 		save_cursor(f, 0);
 	}
 	/* A full batch means more may wait: continue on the next iteration. */
-	(void)sd_event_source_set_enabled(f->more,
-					  full ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(f->more, full ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 }
 
 static void rearm_timer(Follower *f)
