@@ -569,7 +569,7 @@ static int listen_unix(ApiServer *a, const char *path, int *ret_fd, char **ret_e
 
 	if (strlen(path) >= sizeof sa.sun_path)
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1); /* length checked above */
 	/* A socket left by an earlier run goes; anything else at that path stays. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {

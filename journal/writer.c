@@ -72,7 +72,7 @@ int jr_send(const char *socket_path, const JrField *fields, size_t n)
 		return -ENOMEM;
 	if (strlen(socket_path) >= sizeof sa.sun_path)
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
+	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1); /* length checked above */
 	for (size_t i = 0; i < n; i++) {
 		if (!field_name_ok(fields[i].name) || !fields[i].value)
 			return -EINVAL;
