@@ -131,6 +131,7 @@ cJSON *daemon_status_json(Daemon *d)
 	cJSON_AddNumberToObject(o, "analyses_queued", (double)d->n_queued);
 	cJSON_AddNumberToObject(o, "queue_dropped", (double)d->queue_dropped);
 	cJSON_AddNumberToObject(o, "incidents_dropped", (double)d->tracked_dropped);
+	cJSON_AddNumberToObject(o, "unacted_not_stored", (double)d->unacted_dropped_total);
 	cJSON_AddNumberToObject(o, "uptime_seconds",
 				(double)((daemon_mono() - d->started_mono) / USEC_PER_SEC));
 	add_str(o, "version", HEALER_VERSION);

@@ -18,9 +18,10 @@
 #include "healer/units.h"
 #include "common/util.h"
 
-#define DAEMON_TRACK_MAX       10000 /* open incidents remembered for folding */
-#define DAEMON_TRACK_BUCKETS   32768 /* a power of two, above twice the maximum */
-#define ATTEMPT_TIMER_ACCURACY USEC_PER_MSEC
+#define DAEMON_TRACK_MAX	10000 /* open incidents remembered for folding */
+#define DAEMON_UNACTED_PER_HOUR 1000  /* incidents recorded an hour per source outside act_on */
+#define DAEMON_TRACK_BUCKETS	32768 /* a power of two, above twice the maximum */
+#define ATTEMPT_TIMER_ACCURACY	USEC_PER_MSEC
 
 typedef struct Attempt Attempt;
 
@@ -104,7 +105,9 @@ struct Daemon {
 	int exit_code;
 	uint64_t started_mono;
 	uint64_t lines, incidents;
-	uint64_t lag_usec;     /* how late the newest entry was read */
+	uint64_t lag_usec; /* how late the newest entry was read */
+	uint64_t unacted_window[_POL_SOURCE_MAX], unacted_n[_POL_SOURCE_MAX];
+	uint64_t unacted_dropped[_POL_SOURCE_MAX], unacted_dropped_total;
 	int enabled_override;  /* the API's enable/disable (kept in the store), -1: the config's */
 	DaemonWaiter *waiters; /* the API's injections and waits */
 	Metrics *metrics;

@@ -190,6 +190,37 @@ int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vo
 	return open_attempt(d, in, id, src, vouched, ret_attempt);
 }
 
+/*
+ * Incidents from sources outside act_on can never become attempts, and
+ * any local user can make them (a session, a user unit): each is recorded,
+ * but at most DAEMON_UNACTED_PER_HOUR an hour per source, so that a stream
+ * of distinct lines cannot fill the disk under the store. The rest are
+ * counted (status, log) and not stored.
+ */
+static bool record_budget(Daemon *d, PolSource src, uint64_t now)
+{
+	if (dcfg(d)->act_on & (1u << src))
+		return true;
+	if (now - d->unacted_window[src] >= USEC_PER_HOUR) {
+		if (d->unacted_dropped[src] > 0)
+			log_msg(LOG_WARNING,
+				"%llu lines from %s sources in the last hour were over the cap "
+				"of %u recorded incidents and were not stored",
+				(unsigned long long)d->unacted_dropped[src], pol_source_name(src),
+				DAEMON_UNACTED_PER_HOUR);
+		d->unacted_window[src] = now;
+		d->unacted_n[src] = 0;
+		d->unacted_dropped[src] = 0;
+	}
+	if (d->unacted_n[src] < DAEMON_UNACTED_PER_HOUR) {
+		d->unacted_n[src]++;
+		return true;
+	}
+	d->unacted_dropped[src]++;
+	d->unacted_dropped_total++;
+	return false;
+}
+
 static void on_entry(const JrEntry *e, void *userdata)
 {
 	Daemon *d = userdata;
@@ -214,6 +245,8 @@ static void on_entry(const JrEntry *e, void *userdata)
 		return;
 	}
 	src = pol_classify(e);
+	if (!record_budget(d, src, now))
+		return;
 	in = (StIncident){
 		.fingerprint = fp,
 		.unit = e->unit,
