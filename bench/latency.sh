@@ -45,7 +45,10 @@ cpu() { awk '{print $14 + $15}' "/proc/$hpid/stat"; }
 status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$hpid/status"; }
 start_healer || exit 1
 sleep 0.5
-rss() { echo "RSS $(status_kb VmRSS) kB ($(status_kb RssAnon) kB private, $(status_kb RssFile) kB mapped files)"; }
+pss_kb() { awk '$1 == "Pss:" {print $2}' "/proc/$hpid/smaps_rollup"; }
+# RSS counts every resident page of the shared libraries (libc, libcrypto, libsqlite3, ...)
+# in full; PSS divides them among the processes that map them, as the kernel accounts memory.
+rss() { echo "RSS $(status_kb VmRSS) kB ($(status_kb RssAnon) kB private, $(status_kb RssFile) kB mapped files), PSS $(pss_kb) kB"; }
 echo "fresh daemon: $(rss) (goal under 10240 kB)"
 
 send() { # PREFIX LINES: LINES errors over 100 fingerprints (1,000 paced, a storm at full speed)
