@@ -958,7 +958,7 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 	if (r >= 0)
 		r = start_follower(d);
 	if (r >= 0 && write_pid_file(d) < 0)
-		log_msg(LOG_WARNING, "Failed to write the pid file; `healer approve` cannot wake "
+		log_msg(LOG_WARNING, "Failed to write the pid file; `healer clear` cannot wake "
 				     "this daemon, ignoring");
 	if (r < 0)
 		return r;

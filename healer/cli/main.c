@@ -12,7 +12,8 @@ static int usage(FILE *f)
 		"  whitelist test [-w FILE] (--reply FILE | --command TEXT) [--unit UNIT] "
 		"[--json]\n"
 		"                                 show what a reply may run (runs nothing)\n"
-		"  whitelist show [FILE]          list the allowed actions\n"
+		"  whitelist show --local [FILE] | -w FILE\n"
+		"                                 list the allowed actions of a whitelist file\n"
 		"  journal scan [--directory DIR | --file FILE... | --namespace NAME]\n"
 		"               [--since SPAN | --all] [--priority PRIO] [--window SPAN] [--json]\n"
 		"                                 print the incidents the journal holds now\n"
@@ -25,12 +26,25 @@ static int usage(FILE *f)
 		"  run [-c CONFIG] [-w WHITELIST] [--check]\n"
 		"                                 the daemon; --check validates everything and "
 		"prints OK\n"
-		"  approve|reject [-c CONFIG] ID  decide on an attempt awaiting approval\n"
-		"  history [-c CONFIG] [--state STATE] [--limit N] [--offset N] [--json]\n"
-		"  stats [-c CONFIG]              what the daemon recorded\n"
 		"  escalations [-c CONFIG]        what waits for an administrator\n"
 		"  clear [-c CONFIG] ID           clear an escalation: attempts resume\n"
-		"  version                        print the version\n");
+		"  version                        print the version\n"
+		"Asking the running daemon (its REST API; -c CONFIG names healer.conf, --json\n"
+		"prints the API's reply; exit 1 refused, 2 usage, 3 daemon not reachable):\n"
+		"  status                         what the daemon is doing\n"
+		"  history [--state STATE] [--limit N] [--offset N]\n"
+		"  stats                          what the daemon recorded (from the store when "
+		"it is down)\n"
+		"  heal --message TEXT [--service UNIT] [--level LEVEL] [--wait SECONDS]\n"
+		"                                 report an error for the daemon to heal\n"
+		"  inject --message TEXT [--service UNIT] [--level LEVEL] [--source "
+		"journal|direct]\n"
+		"                                 a test error, through the journal\n"
+		"  approve|reject ID              decide on an attempt awaiting approval\n"
+		"  enable|disable                 turn automatic healing on or off\n"
+		"  whitelist show                 the live whitelist, with its etag\n"
+		"  whitelist put [--etag ETAG] FILE\n"
+		"                                 replace the live whitelist (checked first)\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -60,6 +74,12 @@ int main(int argc, char **argv)
 		return cli_history(argc - 1, argv + 1);
 	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0)
 		return cli_decide(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cli_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "heal") == 0 || strcmp(argv[1], "inject") == 0)
+		return cli_heal(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)
+		return cli_switch(argc - 1, argv + 1);
 	fprintf(stderr, "healer: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+#include "common/util.h"
 #include "healer/cli/cli.h"
 
 /* What Healer checks on the host before and after, and the command's limits. */
@@ -103,6 +105,57 @@ void cli_print_analysis(const Analysis *a)
 		printf("context: %zu line%s left out to fit the prompt budget\n",
 		       a->context_dropped, a->context_dropped == 1 ? "" : "s");
 	cli_print_plan(a->plan);
+}
+
+void cli_print_clean(FILE *f, const char *s, bool lines)
+{
+	_cleanup_free_ char *c = s ? text_clean_str(s, lines ? TEXT_KEEP_NEWLINES : 0) : NULL;
+
+	fputs(c ? c : s ? "?" : "-", f);
+}
+
+static void print_scalar(const cJSON *v)
+{
+	if (cJSON_IsBool(v))
+		fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
+	else if (cJSON_IsNumber(v) && v->valuedouble > -1e15 && v->valuedouble < 1e15 &&
+		 v->valuedouble == (double)(long long)v->valuedouble)
+		printf("%lld", (long long)v->valuedouble);
+	else if (cJSON_IsNumber(v))
+		printf("%.4g", v->valuedouble);
+	else if (cJSON_IsString(v))
+		cli_print_clean(stdout, v->valuestring, false);
+	else
+		fputs("-", stdout);
+}
+
+void cli_print_fields(const cJSON *o, int indent)
+{
+	const cJSON *it, *e;
+
+	cJSON_ArrayForEach(it, o)
+	{
+		printf("%*s", indent, "");
+		cli_print_clean(stdout, it->string, false);
+		if (cJSON_IsObject(it)) {
+			printf(":%s\n", it->child ? "" : " -");
+			cli_print_fields(it, indent + 2);
+			continue;
+		}
+		fputs(": ", stdout);
+		if (!cJSON_IsArray(it)) {
+			print_scalar(it);
+		} else if (!it->child) {
+			fputs("-", stdout);
+		} else {
+			cJSON_ArrayForEach(e, it)
+			{
+				print_scalar(e);
+				fputs(e->next ? ", " : "", stdout);
+			}
+		}
+		putchar('\n');
+	}
 }
 
 int cli_print_json(cJSON *o, bool pretty)

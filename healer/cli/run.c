@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * healer run [-c CONFIG] [-w WHITELIST] [--check]
- * healer approve|reject [-c CONFIG] ID
+ * healer escalations [-c CONFIG] | healer clear [-c CONFIG] ID
  *
  * run starts the daemon (or, with --check, validates everything it would
- * load and prints OK). approve and reject record a decision in the store
- * and wake the daemon with SIGUSR1, after making sure the pid file names a
- * healer process: a stale pid must never get a signal.
+ * load and prints OK). clear records in the store and wakes the daemon
+ * with SIGUSR1, after making sure the pid file names a healer process: a
+ * stale pid must never get a signal. (approve and reject go through the
+ * REST API: cli/remote.c.)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -126,64 +127,16 @@ static void wake_daemon(const char *state_dir)
 
 	if (asprintf(&path, "%s/healer.pid", state_dir) < 0 ||
 	    util_read_file(path, 32, &buf, &len) < 0) {
-		printf("no daemon is running; it takes the decision when it starts\n");
+		printf("no daemon is running; it reads this when it starts\n");
 		return;
 	}
 	buf[strcspn(buf, "\n")] = '\0';
 	if (util_parse_u64(buf, 2, 4194304, &pid) < 0 || !is_healer((pid_t)pid) ||
 	    kill((pid_t)pid, SIGUSR1) < 0) {
-		printf("no daemon is running; it takes the decision when it starts\n");
+		printf("no daemon is running; it reads this when it starts\n");
 		return;
 	}
 	printf("daemon %llu told\n", (unsigned long long)pid);
-}
-
-int cli_decide(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{},
-	};
-	bool approve = strcmp(argv[0], "approve") == 0;
-	const char *config = NULL;
-	_cleanup_(st_closep) Store *st = NULL;
-	_cleanup_free_ char *state_dir = NULL;
-	StAttempt a = {0};
-	uint64_t id;
-	int c, r;
-
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
-		if (c != 'c')
-			return 2;
-		config = optarg;
-	}
-	if (optind + 1 != argc || util_parse_u64(argv[optind], 1, INT64_MAX, &id) < 0) {
-		fprintf(stderr, "usage: healer %s [-c CONFIG] ATTEMPT-ID\n", argv[0]);
-		return 2;
-	}
-	if (cli_open_store(argv[0], config, false, &st, &state_dir) < 0)
-		return 1;
-	r = st_attempt_get(st, (int64_t)id, &a);
-	if (r < 0) {
-		fprintf(stderr, "healer %s: no attempt %llu\n", argv[0], (unsigned long long)id);
-		return 1;
-	}
-	if (a.state != AT_AWAITING_APPROVAL) {
-		fprintf(stderr, "healer %s: attempt %llu is %s, not awaiting approval\n", argv[0],
-			(unsigned long long)id, at_state_name(a.state));
-		st_attempt_done(&a);
-		return 1;
-	}
-	st_attempt_done(&a);
-	r = st_decision_add(st, (int64_t)id, approve, "cli", util_now_usec());
-	if (r < 0) {
-		fprintf(stderr, "healer %s: %s\n", argv[0], st_errmsg(st));
-		return 1;
-	}
-	printf("attempt %llu: %s recorded\n", (unsigned long long)id,
-	       approve ? "approval" : "rejection");
-	wake_daemon(state_dir);
-	return 0;
 }
 
 /*

@@ -94,7 +94,12 @@ start_healer() {
 	env "${healer_env[@]}" "$bin" run -c "$tmp/healer.conf" --no-bus "$@" >>"$tmp/healer.log" 2>&1 &
 	hpid=$!
 	for _ in $(seq 250); do
-		[ -f "$tmp/state/healer.pid" ] && return 0
+		# The pid file comes first, the API a moment later: until it
+		# answers, `healer approve` would find no daemon (exit 3).
+		if [ -f "$tmp/state/healer.pid" ]; then
+			"$bin" status -c "$tmp/healer.conf" >/dev/null 2>&1
+			[ $? -ne 3 ] && return 0
+		fi
 		kill -0 "$hpid" 2>/dev/null || break
 		sleep 0.02
 	done
