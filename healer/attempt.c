@@ -186,9 +186,17 @@ static bool reuse_knowledge(Attempt *a)
 	if (st_knowledge_get(a->d->store, a->fingerprint, &json) < 0 || !json)
 		return false;
 	if (plan_vet_json(wl(a), json, &vo, &p) < 0 || !p->accepted || p->n_commands == 0) {
-		if (p)
-			log_msg(LOG_INFO, "attempt %lld: the stored plan is no longer allowed (%s)",
-				(long long)a->id, p->reason);
+		/* The whitelist changed since it healed: history says why it was passed over. */
+		if (p) {
+			char why[REASON_MAX];
+
+			(void)util_snprintf(why, sizeof why,
+					    "the stored plan that healed this error before is "
+					    "refused now: %s; asking %s",
+					    p->accepted ? "it has no commands" : p->reason,
+					    cfg_provider_name(cfg(a)->provider));
+			(void)attempt_transition(a, AT_ANALYZING, why);
+		}
 		plan_free(p);
 		return false;
 	}
@@ -498,14 +506,36 @@ static gate_fn gate_cb_for(Attempt *a)
 
 static void start_executing(Attempt *a)
 {
-	const char *actions[WL_MAX_COMMANDS_CAP];
+	const char *actions[WL_MAX_COMMANDS_CAP], *units[WL_MAX_COMMANDS_CAP];
+	const Attempt *holder = a->unit ? daemon_unit_holder(a->d, a, a->unit) : NULL;
 	char why[REASON_MAX];
 	size_t n = a->plan->n_commands;
 
-	if (a->unit && daemon_unit_busy(a->d, a, a->unit)) {
+	/* One attempt per unit at a time: its state stays, the wait is on record. */
+	if (holder) {
 		a->waiting_unit = true;
-		log_msg(LOG_INFO, "attempt %lld: waiting for another attempt on %s",
-			(long long)a->id, a->unit);
+		(void)util_snprintf(why, sizeof why,
+				    "waiting: attempt %lld acts on %s (one attempt per unit at a "
+				    "time)",
+				    (long long)holder->id, a->unit);
+		(void)attempt_transition(a, a->state, why);
+		return;
+	}
+	/*
+	 * An escalation since it was admitted (the attempt it waited for failed,
+	 * or another on its fingerprint): no automatic attempt until cleared.
+	 */
+	if (pol_is_escalated(a->d->policy, a->fingerprint, NULL)) {
+		attempt_finish(a, AT_SKIPPED,
+			       "fingerprint %016llx is escalated: it waits for an administrator to "
+			       "clear it",
+			       (unsigned long long)a->fingerprint);
+		return;
+	}
+	if (a->unit && pol_is_escalated(a->d->policy, 0, a->unit)) {
+		attempt_finish(a, AT_SKIPPED,
+			       "%s is escalated: it waits for an administrator to clear it",
+			       a->unit);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -516,12 +546,14 @@ static void start_executing(Attempt *a)
 			attempt_finish(a, AT_SKIPPED, "%s", why);
 			return;
 		}
-		if (i < ELEMENTSOF(actions))
+		if (i < ELEMENTSOF(actions)) {
 			actions[i] = c->action;
+			units[i] = c->unit; /* the key pol_may_run() was asked about */
+		}
 	}
 	a->acting = true;
-	pol_heal_charged(a->d->policy, actions, n < ELEMENTSOF(actions) ? n : ELEMENTSOF(actions),
-			 a->unit, daemon_now());
+	pol_heal_charged(a->d->policy, actions, units,
+			 n < ELEMENTSOF(actions) ? n : ELEMENTSOF(actions), daemon_now());
 	(void)attempt_transition(a, AT_EXECUTING, "running the plan");
 	a->next_cmd = 0;
 	run_command(a);
@@ -820,6 +852,38 @@ static void start_verifying(Attempt *a)
 
 /* ---- decisions, resumption, shutdown ---- */
 
+/*
+ * A plan may wait for approval for hours. When the settings were reloaded
+ * meanwhile, the approved plan is vetted again by the whitelist in force
+ * and runs under the settings in force, as after a restart: an action the
+ * administrator removed does not run because it was proposed before.
+ * False when that ended the attempt.
+ */
+static bool vet_again(Attempt *a)
+{
+	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = a->vouched};
+	Plan *p = NULL;
+
+	if (a->settings == a->d->settings)
+		return true;
+	if (plan_vet_json(settings_whitelist(a->d->settings), a->plan_json, &vo, &p) < 0) {
+		attempt_finish(a, AT_FAILED, "out of memory while vetting the plan again");
+		return false;
+	}
+	if (!p->accepted || p->n_commands == 0) {
+		attempt_finish(a, AT_REJECTED,
+			       "approved, but the whitelist reloaded since refuses the plan: %s",
+			       p->accepted ? "it has no commands" : p->reason);
+		plan_free(p);
+		return false;
+	}
+	plan_free(a->plan);
+	a->plan = p;
+	settings_unref(a->settings);
+	a->settings = settings_ref(a->d->settings);
+	return true;
+}
+
 void attempt_decide(Attempt *a, bool approve, const char *actor)
 {
 	char detail[128];
@@ -837,6 +901,8 @@ void attempt_decide(Attempt *a, bool approve, const char *actor)
 		return;
 	}
 	log_msg(LOG_INFO, "attempt %lld: approved by %s", (long long)a->id, actor);
+	if (!vet_again(a))
+		return;
 	start_executing(a);
 }
 

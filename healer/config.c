@@ -83,7 +83,7 @@ static const CfgKey keys[] = {
 	{"healer", "max_queued", CFG_U64, O(max_queued), 1, 10000, "100", RELOAD,
 	 "incidents waiting for an analysis; past it the oldest is dropped"},
 	{"healer", "settle", CFG_SPAN, O(settle_usec), 0, 10 * USEC_PER_MINUTE, "5s", RELOAD,
-	 "wait after an incident's first line, so that its context is written"},
+	 "after a plan ran, wait this long before the verify checks"},
 	{"healer", "verify_window", CFG_SPAN, O(verify_window_usec), USEC_PER_SEC, USEC_PER_HOUR,
 	 "30s", RELOAD, "after a plan ran, how long the unit must stay well to count as healed"},
 	{"healer", "escalate_after", CFG_U64, O(escalate_after), 1, 100, "3", RELOAD,

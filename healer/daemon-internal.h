@@ -150,8 +150,8 @@ void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const c
 void daemon_kick(Daemon *d);
 /* An attempt ended: unlinks and frees it, wakes attempts waiting for its unit. */
 void daemon_attempt_gone(Daemon *d, Attempt *a);
-/* Whether another live attempt is acting on unit. */
-bool daemon_unit_busy(Daemon *d, const Attempt *self, const char *unit);
+/* The live attempt other than self acting on unit (executing or verifying), or NULL. */
+const Attempt *daemon_unit_holder(Daemon *d, const Attempt *self, const char *unit);
 /* The journal saw fp again at realtime: attempts verifying fp learn it recurred. */
 void daemon_note_recurrence(Daemon *d, uint64_t fp, uint64_t realtime_usec);
 

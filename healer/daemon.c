@@ -367,12 +367,20 @@ void daemon_kick(Daemon *d)
 		(void)sd_event_source_set_enabled(d->kick, SD_EVENT_ONESHOT);
 }
 
-bool daemon_unit_busy(Daemon *d, const Attempt *self, const char *unit)
+const Attempt *daemon_unit_holder(Daemon *d, const Attempt *self, const char *unit)
 {
 	for (Attempt *a = d->attempts; a; a = a->next)
 		if (a != self && a->acting && a->unit && strcmp(a->unit, unit) == 0)
-			return true;
-	return false;
+			return a;
+	return NULL;
+}
+
+static Attempt *first_waiting(Daemon *d, const char *unit)
+{
+	for (Attempt *w = d->attempts; w; w = w->next)
+		if (w->waiting_unit && w->unit && strcmp(w->unit, unit) == 0)
+			return w;
+	return NULL;
 }
 
 static void maybe_exit(Daemon *d)
@@ -410,14 +418,19 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 		maybe_exit(d);
 		return;
 	}
-	if (unit)
-		for (Attempt *w = d->attempts, *next; w; w = next) {
-			next = w->next;
-			if (w->waiting_unit && w->unit && strcmp(w->unit, unit) == 0) {
-				attempt_unit_free(w);
-				break; /* the next one waits for this one */
-			}
-		}
+	/*
+	 * The oldest waiting attempt takes the unit; the next waits for it. One
+	 * that ends without taking it (policy refused it) hands on at once, or
+	 * the rest would wait for an end that never comes. The list is scanned
+	 * afresh each time: waking one may end others.
+	 */
+	while (unit && !daemon_unit_holder(d, NULL, unit)) {
+		Attempt *w = first_waiting(d, unit);
+
+		if (!w)
+			break;
+		attempt_unit_free(w);
+	}
 }
 
 /* ---- decisions, reload, shutdown ---- */
@@ -711,7 +724,7 @@ static int replay_policy(Daemon *d)
 		pol_attempt_started(d->policy, a->fingerprint, a->unit, a->created_usec);
 		if (a->state != AT_HEALED && a->state != AT_FAILED && a->state != AT_ESCALATED)
 			continue;
-		pol_heal_charged(d->policy, NULL, 0, a->unit, a->created_usec);
+		pol_heal_charged(d->policy, NULL, NULL, 0, a->created_usec);
 		if (!pol_attempt_ended(d->policy, a->fingerprint, a->unit, a->state == AT_HEALED,
 				       a->updated_usec))
 			continue;

@@ -91,8 +91,12 @@ bool pol_may_run(Policy *p, const char *action, uint64_t action_cooldown_usec, c
 
 /* An attempt started (counts toward max_attempts and the cooldowns). */
 void pol_attempt_started(Policy *p, uint64_t fingerprint, const char *unit, uint64_t now_usec);
-/* A plan's commands started running: charges the budget and the action cooldowns. */
-void pol_heal_charged(Policy *p, const char *const *actions, size_t n, const char *unit,
+/*
+ * A plan's commands started running: charges the budget once, and the
+ * cooldown of each action for units[i], the unit that action acts on (the
+ * unit pol_may_run() was asked about; units NULL: none acts on a unit).
+ */
+void pol_heal_charged(Policy *p, const char *const *actions, const char *const *units, size_t n,
 		      uint64_t now_usec);
 /*
  * An attempt ended. Returns true when this failure escalates the fingerprint

@@ -12,7 +12,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case $bin in /*) ;; *) bin=$top/$bin ;; esac
 case $progs in /*) ;; *) progs=$top/$progs ;; esac
 passed=0 failed=0
-hpid=
+hpid= streampid=
 healer_env=(HEALER_TEST=1)
 
 ok() { passed=$((passed + 1)); }
@@ -49,13 +49,20 @@ daemon_init() {
 		sleep 0.02
 	done
 	[ -S "/run/systemd/journal.$ns/socket" ] || { echo "FAIL: journald did not start"; exit 2; }
+	# A namespace's journald exits after 30 s without a datagram unless a
+	# stream is connected: one stays open, so that slow scenarios keep it.
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+time.sleep(1e9)' "/run/systemd/journal.$ns/stdout" &
+	streampid=$!
 	mkdir -p "$tmp/state"
 }
 
 daemon_cleanup() {
 	[ -n "${KEEP_LOG:-}" ] && cp "$tmp/healer.log" /tmp/healer-last.log
 	[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
-	kill "$jpid" 2>/dev/null
+	kill "$streampid" "$jpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -70,6 +77,22 @@ fields.update(a.split("=", 1) for a in sys.argv[4:])
 fields = ["%s=%s" % kv for kv in fields.items()]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(("\n".join(fields) + "\n").encode(), path)
+PY
+}
+
+# jsend_unit UNIT PRIORITY MESSAGE [FIELD=VALUE...]: an entry about UNIT as
+# the service manager writes one, UNIT= from PID 1 as root, which the reader
+# trusts. Root may name any live pid in SCM_CREDENTIALS, so journald records
+# _PID=1 without a service manager: nothing of the host is touched.
+jsend_unit() {
+	python3 - "/run/systemd/journal.$ns/socket" "$@" <<'PY'
+import socket, struct, sys
+path, unit, prio, msg = sys.argv[1:5]
+fields = {"PRIORITY": prio, "MESSAGE": msg, "SYSLOG_IDENTIFIER": "testapp", "UNIT": unit}
+fields.update(a.split("=", 1) for a in sys.argv[5:])
+data = ("\n".join("%s=%s" % kv for kv in fields.items()) + "\n").encode()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", 1, 0, 0))], 0, path)
 PY
 }
 
