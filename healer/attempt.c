@@ -177,6 +177,36 @@ static void analysis_over(Attempt *a)
 
 static void proceed_with_plan(Attempt *a);
 
+/*
+ * What was decided since the attempt was admitted: healing switched off
+ * (a reload, or the API's switch), or its fingerprint or unit escalated by
+ * another attempt's failure. True, with the reason, when it must not go on.
+ */
+static bool stopped_since_admitted(Attempt *a, char *why, size_t len)
+{
+	Daemon *d = a->d;
+
+	if (!daemon_enabled(d)) {
+		(void)util_snprintf(why, len, "healing was disabled before it ran (enabled = no)");
+		return true;
+	}
+	if (pol_is_escalated(d->policy, a->fingerprint, NULL)) {
+		(void)util_snprintf(why, len,
+				    "fingerprint %016llx was escalated before it ran: it waits for "
+				    "an administrator to clear it",
+				    (unsigned long long)a->fingerprint);
+		return true;
+	}
+	if (a->unit && pol_is_escalated(d->policy, 0, a->unit)) {
+		(void)util_snprintf(why, len,
+				    "%s was escalated before it ran: it waits for an administrator "
+				    "to clear it",
+				    a->unit);
+		return true;
+	}
+	return false;
+}
+
 static bool reuse_knowledge(Attempt *a)
 {
 	_cleanup_free_ char *json = NULL;
@@ -245,9 +275,16 @@ void attempt_analyze(Attempt *a)
 {
 	_cleanup_(strv_freep) char **ctx = NULL;
 	const Config *c = cfg(a);
+	char why[REASON_MAX];
 	AnalyzeInput in;
 	int r;
 
+	/* Waiting in the queue, it may have lost its reason to run: no analysis then. */
+	if (stopped_since_admitted(a, why, sizeof why)) {
+		analysis_over(a);
+		attempt_finish(a, AT_SKIPPED, "%s", why);
+		return;
+	}
 	(void)attempt_transition(a, AT_ANALYZING, "looking for a plan");
 	if (reuse_knowledge(a)) {
 		analysis_over(a);
@@ -476,8 +513,55 @@ static void on_gate_all(Attempt *a, bool ok, const char *why)
 
 static void start_executing(Attempt *a);
 
+/*
+ * The last look before acting, and again at an approval: from here on the
+ * live settings rule, not the ones the attempt started with. Healing
+ * switched off, an escalation since, or a whitelist that no longer allows
+ * the plan stops an attempt that has run nothing yet, wherever it waited
+ * (the queue, its unit, an approval). Going on, the attempt takes the live
+ * settings and the plan as the live whitelist builds it, so that a command
+ * the administrator has since changed runs as it now reads. False when the
+ * attempt ended.
+ */
+static bool adopt_live_settings(Attempt *a)
+{
+	Daemon *d = a->d;
+	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = a->vouched};
+	_cleanup_(plan_freep) Plan *p = NULL;
+	char why[REASON_MAX];
+	int r;
+
+	if (stopped_since_admitted(a, why, sizeof why)) {
+		attempt_finish(a, AT_SKIPPED, "%s", why);
+		return false;
+	}
+	if (a->settings == d->settings)
+		return true;
+	r = a->plan_json ? plan_vet_json(settings_whitelist(d->settings), a->plan_json, &vo, &p)
+			 : -ENOMEM;
+	if (r < 0) {
+		attempt_finish(a, AT_FAILED, "the plan could not be vetted again: %s",
+			       strerror(-r));
+		return false;
+	}
+	if (!p->accepted || p->n_commands == 0) {
+		attempt_finish(a, AT_REJECTED, "the whitelist no longer allows the plan: %s",
+			       p->reason ? p->reason : "no commands");
+		return false;
+	}
+	plan_free(a->plan);
+	a->plan = TAKE_PTR(p);
+	settings_unref(a->settings);
+	a->settings = settings_ref(d->settings);
+	return true;
+}
+
 static void proceed_with_plan(Attempt *a)
 {
+	if (!adopt_live_settings(a))
+		return;
+	if (cfg(a)->dry_run)
+		a->dry_run = true;
 	if (a->dry_run || !cfg(a)->auto_execute) {
 		a->gate_all = true;
 		a->next_cmd = 0;
@@ -496,32 +580,58 @@ static gate_fn gate_cb_for(Attempt *a)
 	return a->gate_all ? on_gate_all : on_gate_run;
 }
 
+/*
+ * Whether every command of the plan may run now: each action's own
+ * cooldown, kept for the command's unit (NULL for an action without a unit
+ * parameter, whatever unit the incident came from), and the hourly budget.
+ * Asked with exactly the keys charge_plan() charges.
+ */
+static bool plan_may_run(Attempt *a, char *why, size_t len)
+{
+	for (size_t i = 0; i < a->plan->n_commands; i++) {
+		const WlCommand *c = a->plan->commands[i];
+
+		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit, daemon_now(),
+				 why, len))
+			return false;
+	}
+	return true;
+}
+
+/* The first command started: one heal off the budget, and every action's cooldown. */
+static void charge_plan(Attempt *a)
+{
+	PolAction actions[WL_MAX_COMMANDS_CAP];
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->plan->n_commands && n < ELEMENTSOF(actions); i++)
+		actions[n++] =
+			(PolAction){a->plan->commands[i]->action, a->plan->commands[i]->unit};
+	pol_heal_charged(a->d->policy, actions, n, daemon_now());
+}
+
 static void start_executing(Attempt *a)
 {
-	const char *actions[WL_MAX_COMMANDS_CAP];
 	char why[REASON_MAX];
-	size_t n = a->plan->n_commands;
 
+	if (!adopt_live_settings(a))
+		return;
+	/* Dry run turned on since (or at the restart that resumed an approval): nothing runs. */
+	if (a->dry_run || cfg(a)->dry_run) {
+		record_dry_run(a);
+		return;
+	}
 	if (a->unit && daemon_unit_busy(a->d, a, a->unit)) {
 		a->waiting_unit = true;
 		log_msg(LOG_INFO, "attempt %lld: waiting for another attempt on %s",
 			(long long)a->id, a->unit);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const WlCommand *c = a->plan->commands[i];
-
-		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit, daemon_now(),
-				 why, sizeof why)) {
-			attempt_finish(a, AT_SKIPPED, "%s", why);
-			return;
-		}
-		if (i < ELEMENTSOF(actions))
-			actions[i] = c->action;
+	if (!plan_may_run(a, why, sizeof why)) {
+		attempt_finish(a, AT_SKIPPED, "%s", why);
+		return;
 	}
 	a->acting = true;
-	pol_heal_charged(a->d->policy, actions, n < ELEMENTSOF(actions) ? n : ELEMENTSOF(actions),
-			 a->unit, daemon_now());
 	(void)attempt_transition(a, AT_EXECUTING, "running the plan");
 	a->next_cmd = 0;
 	run_command(a);
@@ -613,6 +723,17 @@ static void spawn_command(Attempt *a)
 	char why[REASON_MAX];
 	int r = 0;
 
+	/*
+	 * The budget and the cooldowns are charged when the first command
+	 * starts, not before its gate: a plan the host refuses costs nothing.
+	 * Asked again here, since another attempt may have spent them while
+	 * this one's gate ran.
+	 */
+	if (a->next_cmd == 0 && !plan_may_run(a, why, sizeof why)) {
+		record_command(a, c, NULL, why);
+		attempt_finish(a, AT_SKIPPED, "nothing ran: %s", why);
+		return;
+	}
 	if (!argv) {
 		r = ex_builtin_argv(a->d->self_exe, wl_builtin_name(c->builtin), c->builtin_path,
 				    &builtin);
@@ -620,6 +741,8 @@ static void spawn_command(Attempt *a)
 	}
 	if (r >= 0)
 		r = ex_spawn(a->d->event, argv, &o, on_command_done, a, &a->child);
+	if (r >= 0 && a->next_cmd == 0)
+		charge_plan(a);
 	if (r < 0) {
 		(void)util_snprintf(why, sizeof why, "%s could not start: %s", c->action,
 				    strerror(-r));
@@ -685,6 +808,11 @@ static void on_symptoms(const ChkResult *res, size_t n, bool all_hold, void *use
 
 	(void)all_hold;
 	a->chk = NULL;
+	/* The journal may have shown the error again while the checks ran. */
+	if (a->recurred) {
+		attempt_finish(a, AT_FAILED, "the error recurred within verify_window");
+		return;
+	}
 	(void)collect_checks(a, true, checks, ELEMENTSOF(checks));
 	for (size_t i = 0; i < n; i++)
 		if (res[i].verdict != CHK_FAILS) {

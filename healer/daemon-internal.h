@@ -38,7 +38,7 @@ struct Attempt {
 	Attempt *prev, *next; /* d->attempts */
 	int64_t id, incident_id;
 	AttemptState state;
-	Settings *settings; /* the settings it started with (a reload does not change them) */
+	Settings *settings; /* what it started with; the live ones from the moment it would act */
 	Analyzer *analyzer;
 
 	uint64_t fingerprint;

@@ -91,15 +91,16 @@ static Tracked *track_slot(Daemon *d, uint64_t fp)
  * Forgets incidents whose window has passed; when every slot is still in
  * use (a flood of distinct lines), forgets them all and counts them: a
  * later line then opens a new incident, which policy still limits. Never
- * blocks, never grows.
+ * blocks, never grows. False when it could not (out of memory): the table
+ * is as full as before.
  */
-static void track_compact(Daemon *d, uint64_t now)
+static bool track_compact(Daemon *d, uint64_t now)
 {
 	size_t nb = d->n_tracked_buckets, kept = 0;
 	Tracked *old = d->tracked, *fresh = calloc(nb, sizeof *fresh);
 
 	if (!fresh)
-		return;
+		return false;
 	d->tracked = fresh;
 	for (size_t i = 0; i < nb; i++)
 		if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec &&
@@ -111,6 +112,7 @@ static void track_compact(Daemon *d, uint64_t now)
 		}
 	d->n_tracked = kept;
 	free(old);
+	return true;
 }
 
 /* ---- intake ---- */
@@ -233,7 +235,15 @@ static void on_entry(const JrEntry *e, void *userdata)
 		return;
 	}
 	if (!t->used && d->n_tracked + 1 > DAEMON_TRACK_MAX) {
-		track_compact(d, now);
+		/*
+		 * A table that cannot be compacted stays at its maximum: the new
+		 * incident is not remembered for folding (counted), and the probe
+		 * in track_slot() always finds a free slot.
+		 */
+		if (!track_compact(d, now)) {
+			d->tracked_dropped++;
+			return;
+		}
 		t = track_slot(d, fp);
 	}
 	if (!t->used)
@@ -351,10 +361,30 @@ static void maybe_exit(Daemon *d)
 		(void)sd_event_exit(d->event, d->exit_code);
 }
 
+/*
+ * Wakes the attempts waiting for unit, oldest first, until one of them acts
+ * on it or none waits. A woken attempt may end at once without acting (the
+ * budget is spent, a cooldown runs, healing was switched off): the next one
+ * is woken then, so that no waiter is left behind. The list is searched
+ * afresh each time, since a woken attempt may end and be freed.
+ */
+static void wake_unit_waiters(Daemon *d, const char *unit)
+{
+	while (!d->stopping && !daemon_unit_busy(d, NULL, unit)) {
+		Attempt *w = d->attempts;
+
+		while (w && !(w->waiting_unit && w->unit && strcmp(w->unit, unit) == 0))
+			w = w->next;
+		if (!w)
+			return;
+		attempt_unit_free(w);
+	}
+}
+
 void daemon_attempt_gone(Daemon *d, Attempt *a)
 {
-	bool freed_unit = a->acting && a->unit;
-	_cleanup_free_ char *unit = freed_unit ? strdup(a->unit) : NULL;
+	/* Holding its unit or waiting for it: the next waiter may go now. */
+	_cleanup_free_ char *unit = a->acting || a->waiting_unit ? TAKE_PTR(a->unit) : NULL;
 	int64_t id = a->id;
 
 	if (a->queued && d->n_queued > 0)
@@ -378,13 +408,7 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 		return;
 	}
 	if (unit)
-		for (Attempt *w = d->attempts, *next; w; w = next) {
-			next = w->next;
-			if (w->waiting_unit && w->unit && strcmp(w->unit, unit) == 0) {
-				attempt_unit_free(w);
-				break; /* the next one waits for this one */
-			}
-		}
+		wake_unit_waiters(d, unit);
 }
 
 /* ---- decisions, reload, shutdown ---- */
@@ -481,7 +505,8 @@ static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, voi
 /*
  * SIGHUP: config, whitelist and rules are loaded anew; a broken file is
  * refused with its file:line errors and the old settings stay live.
- * Attempts in flight keep the settings they started with.
+ * Attempts in flight keep the settings they started with until they
+ * would act: then the live ones decide (attempt.c, adopt_live_settings).
  */
 int daemon_reload(Daemon *d, char **ret_errors)
 {
@@ -647,6 +672,28 @@ static bool esc_stored(const StEscalation *e, size_t n, uint64_t fingerprint, co
 }
 
 /*
+ * A heal an attempt of an earlier run charged, charged again: the budget,
+ * and each action's cooldown under the unit today's whitelist gives its
+ * command (nothing runs from this vetting; a plan it refuses restores the
+ * budget only). At the attempt's last transition, which is no earlier than
+ * when its commands started: a cooldown restored runs no shorter than it did.
+ */
+static void replay_charge(Daemon *d, const StAttempt *a)
+{
+	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = true};
+	_cleanup_(plan_freep) Plan *p = NULL;
+	PolAction actions[WL_MAX_COMMANDS_CAP];
+	size_t n = 0;
+
+	if (a->plan_json &&
+	    plan_vet_json(settings_whitelist(d->settings), a->plan_json, &vo, &p) >= 0 &&
+	    p->accepted)
+		for (size_t i = 0; i < p->n_commands && n < ELEMENTSOF(actions); i++)
+			actions[n++] = (PolAction){p->commands[i]->action, p->commands[i]->unit};
+	pol_heal_charged(d->policy, actions, n, a->updated_usec);
+}
+
+/*
  * Policy remembers what happened inside its windows, and every escalation.
  * Replaying failures can mark a fingerprint or unit escalated again although
  * an administrator cleared that mark: a mark the store no longer holds was
@@ -673,12 +720,16 @@ static int replay_policy(Daemon *d)
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const StAttempt *a = &v[i];
 
-		if (a->state == AT_SKIPPED)
-			continue;
 		pol_attempt_started(d->policy, a->fingerprint, a->unit, a->created_usec);
+		/*
+		 * What reached executing was charged (its first command started),
+		 * whatever it ended as: interrupted by a stop or a crash too. A
+		 * rejection there was its gate refusing: nothing ran.
+		 */
+		if (a->executed && a->state != AT_REJECTED)
+			replay_charge(d, a);
 		if (a->state != AT_HEALED && a->state != AT_FAILED && a->state != AT_ESCALATED)
 			continue;
-		pol_heal_charged(d->policy, NULL, 0, a->unit, a->created_usec);
 		if (!pol_attempt_ended(d->policy, a->fingerprint, a->unit, a->state == AT_HEALED,
 				       a->updated_usec))
 			continue;

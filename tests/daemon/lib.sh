@@ -12,7 +12,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case $bin in /*) ;; *) bin=$top/$bin ;; esac
 case $progs in /*) ;; *) progs=$top/$progs ;; esac
 passed=0 failed=0
-hpid=
+hpid= keepalive=
 healer_env=(HEALER_TEST=1)
 
 ok() { passed=$((passed + 1)); }
@@ -49,12 +49,23 @@ daemon_init() {
 		sleep 0.02
 	done
 	[ -S "/run/systemd/journal.$ns/socket" ] || { echo "FAIL: journald did not start"; exit 2; }
+	# A namespace's journald exits once idle without clients (within 40 s,
+	# measured), and a test that waits on a slow path would lose it: an
+	# open connection to its varlink socket keeps it, and ends with it.
+	python3 - "/run/systemd/journal.$ns/io.systemd.journal" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+while s.recv(64):
+    pass
+PY
+	keepalive=$!
 	mkdir -p "$tmp/state"
 }
 
 daemon_cleanup() {
 	[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
-	kill "$jpid" 2>/dev/null
+	kill "$keepalive" "$jpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
