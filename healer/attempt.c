@@ -37,6 +37,25 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static void count_rejection(Attempt *a, const char *kind)
+{
+	metrics_add(a->d->metrics, M_REJECTIONS, 1, kind, NULL);
+}
+
+/*
+ * A plan the whitelist refused: for a unit parameter that is not the
+ * evidence's unit (whitelist/vet.c's words), or for anything else. Only
+ * the label is chosen here; the reason text stays in history.
+ */
+static const char *plan_refusal_kind(const Plan *p)
+{
+	const char *r = p->reason ? p->reason : "";
+
+	return strstr(r, "the unit the evidence came from") || strstr(r, "no evidence unit")
+		       ? REJECT_EVIDENCE
+		       : REJECT_WHITELIST;
+}
+
 Attempt *attempt_new(Daemon *d, int64_t id, int64_t incident_id, const StIncident *in)
 {
 	Attempt *a = calloc(1, sizeof *a);
@@ -157,6 +176,11 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 		}
 	}
 	(void)attempt_transition(a, to, reason);
+	metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(to), NULL);
+	/* From the incident's first line to the verified fix. */
+	if (to == AT_HEALED && a->entry_usec && now > a->entry_usec)
+		metrics_observe(d->metrics, M_TIME_TO_HEAL,
+				(double)(now - a->entry_usec) / USEC_PER_SEC, NULL);
 	if (to == AT_HEALED)
 		notify(a, "healed", reason);
 	else if (to == AT_FAILED)
@@ -241,6 +265,14 @@ static void on_analysis(Analysis *an, void *userdata)
 		attempt_finish(a, AT_FAILED, "out of memory while analysing");
 		return;
 	}
+	/* Every call went to the configured provider, also when the rules answered in the end. */
+	for (size_t i = 0; i < x->n_calls; i++) {
+		const char *provider = cfg_provider_name(cfg(a)->provider);
+
+		metrics_add(a->d->metrics, M_LLM_REQUESTS, 1, provider, x->calls[i].outcome);
+		metrics_observe(a->d->metrics, M_LLM_LATENCY,
+				(double)x->calls[i].latency_usec / USEC_PER_SEC, provider);
+	}
 	a->plan = TAKE_PTR(x->plan);
 	a->provider = strdup(x->provider ? x->provider : "rules");
 	if (a->plan->accepted && a->plan->n_commands > 0)
@@ -255,6 +287,7 @@ static void on_analysis(Analysis *an, void *userdata)
 	 * all (no rule matched, the provider failed) is simply no plan.
 	 */
 	if (!a->plan->accepted && x->reply) {
+		count_rejection(a, plan_refusal_kind(a->plan));
 		attempt_finish(a, AT_REJECTED, "the whitelist refused the plan: %s",
 			       a->plan->reason);
 		return;
@@ -348,8 +381,11 @@ static void on_requires(const ChkResult *res, size_t n, bool all_hold, void *use
 
 	a->chk = NULL;
 	if (!all_hold) {
+		count_rejection(a, REJECT_PRECONDITION);
 		for (size_t i = 0; i < n; i++)
 			if (res[i].verdict != CHK_HOLDS) {
+				metrics_add(a->d->metrics, M_PRECONDITION_REFUSALS, 1,
+					    wl_check_kind_name(c->requires[i].kind), NULL);
 				(void)util_snprintf(why, sizeof why, "%s: precondition '%s' %s: %s",
 						    c->action, c->requires[i].text,
 						    res[i].verdict == CHK_FAILS
@@ -373,6 +409,7 @@ static void on_unit(int r, const UnitInfo *u, const char *error, void *userdata)
 
 	a->uq = NULL;
 	if (r < 0) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: cannot read unit %s: %s", c->action,
 				    c->unit, error ? error : strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -380,6 +417,7 @@ static void on_unit(int r, const UnitInfo *u, const char *error, void *userdata)
 	}
 	refusal = unit_refusal(u, wl(a), buf, sizeof buf);
 	if (refusal) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: unit %s refused: %s", c->action, c->unit,
 				    refusal);
 		gate_cb_for(a)(a, false, why);
@@ -399,6 +437,7 @@ static void gate_unit(Attempt *a)
 		return;
 	}
 	if (!a->d->bus) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why,
 				    "%s: unit %s: no system bus, its safety cannot be judged",
 				    c->action, c->unit);
@@ -407,6 +446,7 @@ static void gate_unit(Attempt *a)
 	}
 	r = unit_query(a->d->bus, c->unit, on_unit, a, &a->uq);
 	if (r < 0) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: cannot ask about unit %s: %s", c->action,
 				    c->unit, strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -426,6 +466,7 @@ static void gate_start(Attempt *a)
 	}
 	r = chk_run(a->d->event, c->requires, c->n_requires, &o, on_requires, a, &a->chk);
 	if (r < 0) {
+		count_rejection(a, REJECT_PRECONDITION);
 		(void)util_snprintf(why, sizeof why, "%s: preconditions could not run: %s",
 				    c->action, strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -469,6 +510,7 @@ static int on_approval_timeout(sd_event_source *s, uint64_t usec, void *userdata
 	(void)s;
 	(void)usec;
 	util_format_timespan(cfg(a)->approval_timeout_usec, span, sizeof span);
+	count_rejection(a, REJECT_APPROVAL_EXPIRED);
 	attempt_finish(a, AT_REJECTED, "no decision within approval_timeout (%s)", span);
 	return 0;
 }
@@ -545,6 +587,7 @@ static bool adopt_live_settings(Attempt *a)
 		return false;
 	}
 	if (!p->accepted || p->n_commands == 0) {
+		count_rejection(a, plan_refusal_kind(p));
 		attempt_finish(a, AT_REJECTED, "the whitelist no longer allows the plan: %s",
 			       p->reason ? p->reason : "no commands");
 		return false;
@@ -645,7 +688,22 @@ void attempt_unit_free(Attempt *a)
 	start_executing(a);
 }
 
-static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, const char *reason)
+/* healer_commands_total's result: ok, failed, timeout, refused. */
+static const char *command_result(const ExResult *res, bool refused)
+{
+	if (!res)
+		return refused ? "refused" : "failed";
+	if (res->timed_out)
+		return "timeout";
+	return res->exit_status == 0 && !res->term_signal ? "ok" : "failed";
+}
+
+/*
+ * A command's row. res is its result when it ran; without one it was
+ * refused (by its gate, or by policy at the last moment) or could not start.
+ */
+static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, bool refused,
+			   const char *reason)
 {
 	_cleanup_free_ char *clean = NULL, *redacted = NULL;
 	StCommand sc = {
@@ -671,6 +729,7 @@ static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, 
 		else
 			sc.output = "(output withheld: it could not be redacted)";
 	}
+	metrics_add(a->d->metrics, M_COMMANDS, 1, c->action, command_result(res, refused));
 	if (st_command_add(a->d->store, &sc) < 0)
 		log_msg(LOG_ERR, "attempt %lld: failed to store command %zu: %s", (long long)a->id,
 			a->next_cmd + 1, st_errmsg(a->d->store));
@@ -694,7 +753,7 @@ static void on_command_done(ExChild *child, const ExResult *res, void *userdata)
 			(void)util_snprintf(why, sizeof why, "%s exited with status %d", c->action,
 					    res->exit_status);
 	}
-	record_command(a, c, res, ok ? NULL : why);
+	record_command(a, c, res, false, ok ? NULL : why);
 	a->child = ex_child_free(child);
 	if (a->d->stopping) {
 		attempt_finish(a, AT_INTERRUPTED, "Healer stopped after command %zu (%s)",
@@ -730,7 +789,7 @@ static void spawn_command(Attempt *a)
 	 * this one's gate ran.
 	 */
 	if (a->next_cmd == 0 && !plan_may_run(a, why, sizeof why)) {
-		record_command(a, c, NULL, why);
+		record_command(a, c, NULL, true, why);
 		attempt_finish(a, AT_SKIPPED, "nothing ran: %s", why);
 		return;
 	}
@@ -746,7 +805,7 @@ static void spawn_command(Attempt *a)
 	if (r < 0) {
 		(void)util_snprintf(why, sizeof why, "%s could not start: %s", c->action,
 				    strerror(-r));
-		record_command(a, c, NULL, why);
+		record_command(a, c, NULL, false, why);
 		attempt_finish(a, AT_FAILED, "command %zu: %s", a->next_cmd + 1, why);
 	}
 }
@@ -756,7 +815,7 @@ static void on_gate_run(Attempt *a, bool ok, const char *why)
 	const WlCommand *c = a->plan->commands[a->next_cmd];
 
 	if (!ok) {
-		record_command(a, c, NULL, why);
+		record_command(a, c, NULL, true, why);
 		if (a->next_cmd == 0)
 			attempt_finish(a, AT_REJECTED, "nothing ran: %s", why);
 		else
@@ -961,6 +1020,7 @@ void attempt_decide(Attempt *a, bool approve, const char *actor)
 	}
 	a->timer = sd_event_source_disable_unref(a->timer);
 	if (!approve) {
+		count_rejection(a, REJECT_APPROVAL);
 		attempt_finish(a, AT_REJECTED, "rejected by %s", actor);
 		return;
 	}
@@ -985,12 +1045,14 @@ int attempt_resume_approval(Daemon *d, const StAttempt *sa)
 		return -ENOMEM;
 	}
 	if (!a->plan->accepted) {
+		count_rejection(a, plan_refusal_kind(a->plan));
 		attempt_finish(a, AT_REJECTED, "after a restart the plan is no longer allowed: %s",
 			       a->plan->reason);
 		return 0;
 	}
 	end = sa->created_usec + cfg(a)->approval_timeout_usec;
 	if (end <= now) {
+		count_rejection(a, REJECT_APPROVAL_EXPIRED);
 		attempt_finish(a, AT_REJECTED, "no decision within approval_timeout");
 		return 0;
 	}

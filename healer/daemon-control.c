@@ -66,6 +66,11 @@ Store *daemon_store(Daemon *d)
 	return d->store;
 }
 
+Metrics *daemon_metrics(Daemon *d)
+{
+	return d->metrics;
+}
+
 const char *daemon_state_dir(Daemon *d)
 {
 	return d->state_dir;

@@ -109,6 +109,8 @@ static bool track_compact(Daemon *d, uint64_t now)
 			kept++;
 		} else if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec) {
 			d->tracked_dropped++;
+			metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "tracking-table-full",
+				    NULL);
 		}
 	d->n_tracked = kept;
 	free(old);
@@ -161,9 +163,11 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 
 	if (ret_attempt)
 		*ret_attempt = 0;
-	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why))
+	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why)) {
+		metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_SKIPPED), NULL);
 		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
 				      dcfg(d)->dry_run, NULL);
+	}
 	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
 			   dcfg(d)->dry_run, &id);
 	if (r < 0)
@@ -189,6 +193,7 @@ int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vo
 		return r;
 	*ret_incident = id;
 	d->incidents++;
+	metrics_add(d->metrics, M_INCIDENTS, 1, in->source, NULL);
 	return open_attempt(d, in, id, src, vouched, ret_attempt);
 }
 
@@ -206,6 +211,8 @@ static void on_entry(const JrEntry *e, void *userdata)
 		return;
 	d->lines++;
 	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
+	metrics_add(d->metrics, M_JOURNAL_ENTRIES, 1, NULL, NULL);
+	metrics_set(d->metrics, M_JOURNAL_LAG, (double)d->lag_usec / USEC_PER_SEC, NULL, NULL);
 	daemon_note_recurrence(d, fp, e->realtime_usec);
 	t = track_slot(d, fp);
 	if (t->used && e->realtime_usec >= t->first_seen_usec &&
@@ -242,6 +249,8 @@ static void on_entry(const JrEntry *e, void *userdata)
 		 */
 		if (!track_compact(d, now)) {
 			d->tracked_dropped++;
+			metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "tracking-table-full",
+				    NULL);
 			return;
 		}
 		t = track_slot(d, fp);
@@ -309,6 +318,7 @@ void daemon_enqueue_fresh(Daemon *d)
 		a->queued = false;
 		d->n_queued--;
 		d->queue_dropped++;
+		metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "queue-full", NULL);
 		attempt_finish(a, AT_SKIPPED, "the analysis queue was full (max_queued = %llu)",
 			       (unsigned long long)dcfg(d)->max_queued);
 	}
@@ -654,6 +664,8 @@ static int recover(Daemon *d)
 		(void)util_snprintf(why, sizeof why, "Healer restarted while it was %s",
 				    at_state_name(v[i].state));
 		r = st_attempt_transition(d->store, v[i].id, AT_INTERRUPTED, why, daemon_now());
+		if (r >= 0)
+			metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_INTERRUPTED), NULL);
 	}
 	st_attempts_free(v, n);
 	if (r < 0)
@@ -957,7 +969,8 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 	d->n_tracked_buckets = DAEMON_TRACK_BUCKETS;
 	d->tracked = calloc(d->n_tracked_buckets, sizeof *d->tracked);
 	d->self_exe = realpath("/proc/self/exe", NULL);
-	if (!d->tracked || !d->self_exe)
+	d->metrics = metrics_new();
+	if (!d->tracked || !d->self_exe || !d->metrics)
 		return -ENOMEM;
 	r = settings_load(&o->settings, &d->settings, ret_errors);
 	if (r < 0)
@@ -1040,6 +1053,7 @@ Daemon *daemon_free(Daemon *d)
 	free(d->self_exe);
 	free(d->state_dir);
 	free(d->tracked);
+	metrics_free(d->metrics);
 	free(d);
 	return NULL;
 }
