@@ -37,6 +37,25 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static void count_rejection(Attempt *a, const char *kind)
+{
+	metrics_add(a->d->metrics, M_REJECTIONS, 1, kind, NULL);
+}
+
+/*
+ * A plan the whitelist refused: for a unit parameter that is not the
+ * evidence's unit (whitelist/vet.c's words), or for anything else. Only
+ * the label is chosen here; the reason text stays in history.
+ */
+static const char *plan_refusal_kind(const Plan *p)
+{
+	const char *r = p->reason ? p->reason : "";
+
+	return strstr(r, "the unit the evidence came from") || strstr(r, "no evidence unit")
+		       ? REJECT_EVIDENCE
+		       : REJECT_WHITELIST;
+}
+
 Attempt *attempt_new(Daemon *d, int64_t id, int64_t incident_id, const StIncident *in)
 {
 	Attempt *a = calloc(1, sizeof *a);
@@ -157,6 +176,11 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 		}
 	}
 	(void)attempt_transition(a, to, reason);
+	metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(to), NULL);
+	/* From the incident's first line to the verified fix. */
+	if (to == AT_HEALED && a->entry_usec && now > a->entry_usec)
+		metrics_observe(d->metrics, M_TIME_TO_HEAL,
+				(double)(now - a->entry_usec) / USEC_PER_SEC, NULL);
 	if (to == AT_HEALED)
 		notify(a, "healed", reason);
 	else if (to == AT_FAILED)
@@ -176,6 +200,36 @@ static void analysis_over(Attempt *a)
 }
 
 static void proceed_with_plan(Attempt *a);
+
+/*
+ * What was decided since the attempt was admitted: healing switched off
+ * (a reload, or the API's switch), or its fingerprint or unit escalated by
+ * another attempt's failure. True, with the reason, when it must not go on.
+ */
+static bool stopped_since_admitted(Attempt *a, char *why, size_t len)
+{
+	Daemon *d = a->d;
+
+	if (!daemon_enabled(d)) {
+		(void)util_snprintf(why, len, "healing was disabled before it ran (enabled = no)");
+		return true;
+	}
+	if (pol_is_escalated(d->policy, a->fingerprint, NULL)) {
+		(void)util_snprintf(why, len,
+				    "fingerprint %016llx was escalated before it ran: it waits for "
+				    "an administrator to clear it",
+				    (unsigned long long)a->fingerprint);
+		return true;
+	}
+	if (a->unit && pol_is_escalated(d->policy, 0, a->unit)) {
+		(void)util_snprintf(why, len,
+				    "%s was escalated before it ran: it waits for an administrator "
+				    "to clear it",
+				    a->unit);
+		return true;
+	}
+	return false;
+}
 
 static bool reuse_knowledge(Attempt *a)
 {
@@ -219,6 +273,14 @@ static void on_analysis(Analysis *an, void *userdata)
 		attempt_finish(a, AT_FAILED, "out of memory while analysing");
 		return;
 	}
+	/* Every call went to the configured provider, also when the rules answered in the end. */
+	for (size_t i = 0; i < x->n_calls; i++) {
+		const char *provider = cfg_provider_name(cfg(a)->provider);
+
+		metrics_add(a->d->metrics, M_LLM_REQUESTS, 1, provider, x->calls[i].outcome);
+		metrics_observe(a->d->metrics, M_LLM_LATENCY,
+				(double)x->calls[i].latency_usec / USEC_PER_SEC, provider);
+	}
 	a->plan = TAKE_PTR(x->plan);
 	a->provider = strdup(x->provider ? x->provider : "rules");
 	if (a->plan->accepted && a->plan->n_commands > 0)
@@ -233,6 +295,7 @@ static void on_analysis(Analysis *an, void *userdata)
 	 * all (no rule matched, the provider failed) is simply no plan.
 	 */
 	if (!a->plan->accepted && x->reply) {
+		count_rejection(a, plan_refusal_kind(a->plan));
 		attempt_finish(a, AT_REJECTED, "the whitelist refused the plan: %s",
 			       a->plan->reason);
 		return;
@@ -253,9 +316,16 @@ void attempt_analyze(Attempt *a)
 {
 	_cleanup_(strv_freep) char **ctx = NULL;
 	const Config *c = cfg(a);
+	char why[REASON_MAX];
 	AnalyzeInput in;
 	int r;
 
+	/* Waiting in the queue, it may have lost its reason to run: no analysis then. */
+	if (stopped_since_admitted(a, why, sizeof why)) {
+		analysis_over(a);
+		attempt_finish(a, AT_SKIPPED, "%s", why);
+		return;
+	}
 	(void)attempt_transition(a, AT_ANALYZING, "looking for a plan");
 	if (reuse_knowledge(a)) {
 		analysis_over(a);
@@ -319,8 +389,11 @@ static void on_requires(const ChkResult *res, size_t n, bool all_hold, void *use
 
 	a->chk = NULL;
 	if (!all_hold) {
+		count_rejection(a, REJECT_PRECONDITION);
 		for (size_t i = 0; i < n; i++)
 			if (res[i].verdict != CHK_HOLDS) {
+				metrics_add(a->d->metrics, M_PRECONDITION_REFUSALS, 1,
+					    wl_check_kind_name(c->requires[i].kind), NULL);
 				(void)util_snprintf(why, sizeof why, "%s: precondition '%s' %s: %s",
 						    c->action, c->requires[i].text,
 						    res[i].verdict == CHK_FAILS
@@ -344,6 +417,7 @@ static void on_unit(int r, const UnitInfo *u, const char *error, void *userdata)
 
 	a->uq = NULL;
 	if (r < 0) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: cannot read unit %s: %s", c->action,
 				    c->unit, error ? error : strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -351,6 +425,7 @@ static void on_unit(int r, const UnitInfo *u, const char *error, void *userdata)
 	}
 	refusal = unit_refusal(u, wl(a), buf, sizeof buf);
 	if (refusal) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: unit %s refused: %s", c->action, c->unit,
 				    refusal);
 		gate_cb_for(a)(a, false, why);
@@ -370,6 +445,7 @@ static void gate_unit(Attempt *a)
 		return;
 	}
 	if (!a->d->bus) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why,
 				    "%s: unit %s: no system bus, its safety cannot be judged",
 				    c->action, c->unit);
@@ -378,6 +454,7 @@ static void gate_unit(Attempt *a)
 	}
 	r = unit_query(a->d->bus, c->unit, on_unit, a, &a->uq);
 	if (r < 0) {
+		count_rejection(a, REJECT_UNIT_SAFETY);
 		(void)util_snprintf(why, sizeof why, "%s: cannot ask about unit %s: %s", c->action,
 				    c->unit, strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -397,6 +474,7 @@ static void gate_start(Attempt *a)
 	}
 	r = chk_run(a->d->event, c->requires, c->n_requires, &o, on_requires, a, &a->chk);
 	if (r < 0) {
+		count_rejection(a, REJECT_PRECONDITION);
 		(void)util_snprintf(why, sizeof why, "%s: preconditions could not run: %s",
 				    c->action, strerror(-r));
 		gate_cb_for(a)(a, false, why);
@@ -440,6 +518,7 @@ static int on_approval_timeout(sd_event_source *s, uint64_t usec, void *userdata
 	(void)s;
 	(void)usec;
 	util_format_timespan(cfg(a)->approval_timeout_usec, span, sizeof span);
+	count_rejection(a, REJECT_APPROVAL_EXPIRED);
 	attempt_finish(a, AT_REJECTED, "no decision within approval_timeout (%s)", span);
 	return 0;
 }
@@ -484,8 +563,56 @@ static void on_gate_all(Attempt *a, bool ok, const char *why)
 
 static void start_executing(Attempt *a);
 
+/*
+ * The last look before acting, and again at an approval: from here on the
+ * live settings rule, not the ones the attempt started with. Healing
+ * switched off, an escalation since, or a whitelist that no longer allows
+ * the plan stops an attempt that has run nothing yet, wherever it waited
+ * (the queue, its unit, an approval). Going on, the attempt takes the live
+ * settings and the plan as the live whitelist builds it, so that a command
+ * the administrator has since changed runs as it now reads. False when the
+ * attempt ended.
+ */
+static bool adopt_live_settings(Attempt *a)
+{
+	Daemon *d = a->d;
+	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = a->vouched};
+	_cleanup_(plan_freep) Plan *p = NULL;
+	char why[REASON_MAX];
+	int r;
+
+	if (stopped_since_admitted(a, why, sizeof why)) {
+		attempt_finish(a, AT_SKIPPED, "%s", why);
+		return false;
+	}
+	if (a->settings == d->settings)
+		return true;
+	r = a->plan_json ? plan_vet_json(settings_whitelist(d->settings), a->plan_json, &vo, &p)
+			 : -ENOMEM;
+	if (r < 0) {
+		attempt_finish(a, AT_FAILED, "the plan could not be vetted again: %s",
+			       strerror(-r));
+		return false;
+	}
+	if (!p->accepted || p->n_commands == 0) {
+		count_rejection(a, plan_refusal_kind(p));
+		attempt_finish(a, AT_REJECTED, "the whitelist no longer allows the plan: %s",
+			       p->reason ? p->reason : "no commands");
+		return false;
+	}
+	plan_free(a->plan);
+	a->plan = TAKE_PTR(p);
+	settings_unref(a->settings);
+	a->settings = settings_ref(d->settings);
+	return true;
+}
+
 static void proceed_with_plan(Attempt *a)
 {
+	if (!adopt_live_settings(a))
+		return;
+	if (cfg(a)->dry_run)
+		a->dry_run = true;
 	if (a->dry_run || !cfg(a)->auto_execute) {
 		a->gate_all = true;
 		a->next_cmd = 0;
@@ -504,14 +631,50 @@ static gate_fn gate_cb_for(Attempt *a)
 	return a->gate_all ? on_gate_all : on_gate_run;
 }
 
+/*
+ * Whether every command of the plan may run now: each action's own
+ * cooldown, kept for the command's unit (NULL for an action without a unit
+ * parameter, whatever unit the incident came from), and the hourly budget.
+ * Asked with exactly the keys charge_plan() charges.
+ */
+static bool plan_may_run(Attempt *a, char *why, size_t len)
+{
+	for (size_t i = 0; i < a->plan->n_commands; i++) {
+		const WlCommand *c = a->plan->commands[i];
+
+		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit, daemon_now(),
+				 why, len))
+			return false;
+	}
+	return true;
+}
+
+/* The first command started: one heal off the budget, and every action's cooldown. */
+static void charge_plan(Attempt *a)
+{
+	PolAction actions[WL_MAX_COMMANDS_CAP];
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->plan->n_commands && n < ELEMENTSOF(actions); i++)
+		actions[n++] =
+			(PolAction){a->plan->commands[i]->action, a->plan->commands[i]->unit};
+	pol_heal_charged(a->d->policy, actions, n, daemon_now());
+}
+
 static void start_executing(Attempt *a)
 {
-	const char *actions[WL_MAX_COMMANDS_CAP], *units[WL_MAX_COMMANDS_CAP];
-	const Attempt *holder = a->unit ? daemon_unit_holder(a->d, a, a->unit) : NULL;
+	const Attempt *holder;
 	char why[REASON_MAX];
-	size_t n = a->plan->n_commands;
 
+	if (!adopt_live_settings(a))
+		return;
+	/* Dry run turned on since (or at the restart that resumed an approval): nothing runs. */
+	if (a->dry_run || cfg(a)->dry_run) {
+		record_dry_run(a);
+		return;
+	}
 	/* One attempt per unit at a time: its state stays, the wait is on record. */
+	holder = a->unit ? daemon_unit_holder(a->d, a, a->unit) : NULL;
 	if (holder) {
 		a->waiting_unit = true;
 		(void)util_snprintf(why, sizeof why,
@@ -521,39 +684,11 @@ static void start_executing(Attempt *a)
 		(void)attempt_transition(a, a->state, why);
 		return;
 	}
-	/*
-	 * An escalation since it was admitted (the attempt it waited for failed,
-	 * or another on its fingerprint): no automatic attempt until cleared.
-	 */
-	if (pol_is_escalated(a->d->policy, a->fingerprint, NULL)) {
-		attempt_finish(a, AT_SKIPPED,
-			       "fingerprint %016llx is escalated: it waits for an administrator to "
-			       "clear it",
-			       (unsigned long long)a->fingerprint);
+	if (!plan_may_run(a, why, sizeof why)) {
+		attempt_finish(a, AT_SKIPPED, "%s", why);
 		return;
-	}
-	if (a->unit && pol_is_escalated(a->d->policy, 0, a->unit)) {
-		attempt_finish(a, AT_SKIPPED,
-			       "%s is escalated: it waits for an administrator to clear it",
-			       a->unit);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const WlCommand *c = a->plan->commands[i];
-
-		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit, daemon_now(),
-				 why, sizeof why)) {
-			attempt_finish(a, AT_SKIPPED, "%s", why);
-			return;
-		}
-		if (i < ELEMENTSOF(actions)) {
-			actions[i] = c->action;
-			units[i] = c->unit; /* the key pol_may_run() was asked about */
-		}
 	}
 	a->acting = true;
-	pol_heal_charged(a->d->policy, actions, units,
-			 n < ELEMENTSOF(actions) ? n : ELEMENTSOF(actions), daemon_now());
 	(void)attempt_transition(a, AT_EXECUTING, "running the plan");
 	a->next_cmd = 0;
 	run_command(a);
@@ -567,7 +702,22 @@ void attempt_unit_free(Attempt *a)
 	start_executing(a);
 }
 
-static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, const char *reason)
+/* healer_commands_total's result: ok, failed, timeout, refused. */
+static const char *command_result(const ExResult *res, bool refused)
+{
+	if (!res)
+		return refused ? "refused" : "failed";
+	if (res->timed_out)
+		return "timeout";
+	return res->exit_status == 0 && !res->term_signal ? "ok" : "failed";
+}
+
+/*
+ * A command's row. res is its result when it ran; without one it was
+ * refused (by its gate, or by policy at the last moment) or could not start.
+ */
+static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, bool refused,
+			   const char *reason)
 {
 	_cleanup_free_ char *clean = NULL, *redacted = NULL;
 	StCommand sc = {
@@ -593,6 +743,7 @@ static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, 
 		else
 			sc.output = "(output withheld: it could not be redacted)";
 	}
+	metrics_add(a->d->metrics, M_COMMANDS, 1, c->action, command_result(res, refused));
 	if (st_command_add(a->d->store, &sc) < 0)
 		log_msg(LOG_ERR, "attempt %lld: failed to store command %zu: %s", (long long)a->id,
 			a->next_cmd + 1, st_errmsg(a->d->store));
@@ -616,7 +767,7 @@ static void on_command_done(ExChild *child, const ExResult *res, void *userdata)
 			(void)util_snprintf(why, sizeof why, "%s exited with status %d", c->action,
 					    res->exit_status);
 	}
-	record_command(a, c, res, ok ? NULL : why);
+	record_command(a, c, res, false, ok ? NULL : why);
 	a->child = ex_child_free(child);
 	if (a->d->stopping) {
 		attempt_finish(a, AT_INTERRUPTED, "Healer stopped after command %zu (%s)",
@@ -645,6 +796,17 @@ static void spawn_command(Attempt *a)
 	char why[REASON_MAX];
 	int r = 0;
 
+	/*
+	 * The budget and the cooldowns are charged when the first command
+	 * starts, not before its gate: a plan the host refuses costs nothing.
+	 * Asked again here, since another attempt may have spent them while
+	 * this one's gate ran.
+	 */
+	if (a->next_cmd == 0 && !plan_may_run(a, why, sizeof why)) {
+		record_command(a, c, NULL, true, why);
+		attempt_finish(a, AT_SKIPPED, "nothing ran: %s", why);
+		return;
+	}
 	if (!argv) {
 		r = ex_builtin_argv(a->d->self_exe, wl_builtin_name(c->builtin), c->builtin_path,
 				    &builtin);
@@ -652,10 +814,12 @@ static void spawn_command(Attempt *a)
 	}
 	if (r >= 0)
 		r = ex_spawn(a->d->event, argv, &o, on_command_done, a, &a->child);
+	if (r >= 0 && a->next_cmd == 0)
+		charge_plan(a);
 	if (r < 0) {
 		(void)util_snprintf(why, sizeof why, "%s could not start: %s", c->action,
 				    strerror(-r));
-		record_command(a, c, NULL, why);
+		record_command(a, c, NULL, false, why);
 		attempt_finish(a, AT_FAILED, "command %zu: %s", a->next_cmd + 1, why);
 	}
 }
@@ -665,7 +829,7 @@ static void on_gate_run(Attempt *a, bool ok, const char *why)
 	const WlCommand *c = a->plan->commands[a->next_cmd];
 
 	if (!ok) {
-		record_command(a, c, NULL, why);
+		record_command(a, c, NULL, true, why);
 		if (a->next_cmd == 0)
 			attempt_finish(a, AT_REJECTED, "nothing ran: %s", why);
 		else
@@ -717,6 +881,11 @@ static void on_symptoms(const ChkResult *res, size_t n, bool all_hold, void *use
 
 	(void)all_hold;
 	a->chk = NULL;
+	/* The journal may have shown the error again while the checks ran. */
+	if (a->recurred) {
+		attempt_finish(a, AT_FAILED, "the error recurred within verify_window");
+		return;
+	}
 	(void)collect_checks(a, true, checks, ELEMENTSOF(checks));
 	for (size_t i = 0; i < n; i++)
 		if (res[i].verdict != CHK_FAILS) {
@@ -852,38 +1021,6 @@ static void start_verifying(Attempt *a)
 
 /* ---- decisions, resumption, shutdown ---- */
 
-/*
- * A plan may wait for approval for hours. When the settings were reloaded
- * meanwhile, the approved plan is vetted again by the whitelist in force
- * and runs under the settings in force, as after a restart: an action the
- * administrator removed does not run because it was proposed before.
- * False when that ended the attempt.
- */
-static bool vet_again(Attempt *a)
-{
-	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = a->vouched};
-	Plan *p = NULL;
-
-	if (a->settings == a->d->settings)
-		return true;
-	if (plan_vet_json(settings_whitelist(a->d->settings), a->plan_json, &vo, &p) < 0) {
-		attempt_finish(a, AT_FAILED, "out of memory while vetting the plan again");
-		return false;
-	}
-	if (!p->accepted || p->n_commands == 0) {
-		attempt_finish(a, AT_REJECTED,
-			       "approved, but the whitelist reloaded since refuses the plan: %s",
-			       p->accepted ? "it has no commands" : p->reason);
-		plan_free(p);
-		return false;
-	}
-	plan_free(a->plan);
-	a->plan = p;
-	settings_unref(a->settings);
-	a->settings = settings_ref(a->d->settings);
-	return true;
-}
-
 void attempt_decide(Attempt *a, bool approve, const char *actor)
 {
 	char detail[128];
@@ -897,12 +1034,12 @@ void attempt_decide(Attempt *a, bool approve, const char *actor)
 	}
 	a->timer = sd_event_source_disable_unref(a->timer);
 	if (!approve) {
+		count_rejection(a, REJECT_APPROVAL);
 		attempt_finish(a, AT_REJECTED, "rejected by %s", actor);
 		return;
 	}
 	log_msg(LOG_INFO, "attempt %lld: approved by %s", (long long)a->id, actor);
-	if (!vet_again(a))
-		return;
+	/* start_executing() takes the live settings first: a plan may wait for hours. */
 	start_executing(a);
 }
 
@@ -923,12 +1060,14 @@ int attempt_resume_approval(Daemon *d, const StAttempt *sa)
 		return -ENOMEM;
 	}
 	if (!a->plan->accepted) {
+		count_rejection(a, plan_refusal_kind(a->plan));
 		attempt_finish(a, AT_REJECTED, "after a restart the plan is no longer allowed: %s",
 			       a->plan->reason);
 		return 0;
 	}
 	end = sa->created_usec + cfg(a)->approval_timeout_usec;
 	if (end <= now) {
+		count_rejection(a, REJECT_APPROVAL_EXPIRED);
 		attempt_finish(a, AT_REJECTED, "no decision within approval_timeout");
 		return 0;
 	}

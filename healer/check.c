@@ -371,11 +371,17 @@ static void on_child(ExChild *child, const ExResult *res, void *userdata)
 	int n = (int)strcspn(res->output, "\n");
 
 	(void)child;
+	/*
+	 * Only an exit says what the command found. Killed (by its timeout, or
+	 * by anyone who can signal it: the OOM killer, a user it runs as), it
+	 * found nothing; as a symptom check after a fix, "fails" would read as
+	 * "the symptom is gone".
+	 */
 	if (res->timed_out)
 		finish(r, CHK_UNKNOWN, "%s timed out after %s", c->argv[0],
 		       span(r->timeout_usec, t, sizeof t));
 	else if (res->term_signal)
-		finish(r, CHK_FAILS, "%s killed by SIG%s", c->argv[0],
+		finish(r, CHK_UNKNOWN, "%s killed by SIG%s", c->argv[0],
 		       sigabbrev_np(res->term_signal) ? sigabbrev_np(res->term_signal) : "?");
 	else if (res->exit_status == 0)
 		finish(r, CHK_HOLDS, "%s exited 0", c->argv[0]);
@@ -543,9 +549,14 @@ static void check_file(ChkRun *r, const WlCheck *c)
 		finish(r, CHK_UNKNOWN, "refused: %s is not an absolute path", path);
 		return;
 	}
+	/*
+	 * A file that is gone, or that is no longer a regular file, says
+	 * nothing of its mode: undecided. Were it "fails", file-lacks-x after a
+	 * fix would read "the symptom is gone" whenever the file vanished.
+	 */
 	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
-		finish(r, CHK_FAILS, "no file %s", path);
+		finish(r, CHK_UNKNOWN, "no file %s", path);
 		return;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -557,7 +568,7 @@ static void check_file(ChkRun *r, const WlCheck *c)
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		finish(r, CHK_FAILS, "%s is not a regular file", path);
+		finish(r, CHK_UNKNOWN, "%s is not a regular file", path);
 		return;
 	}
 	x = st.st_mode & 0111;

@@ -39,7 +39,7 @@ struct Attempt {
 	Attempt *prev, *next; /* d->attempts */
 	int64_t id, incident_id;
 	AttemptState state;
-	Settings *settings; /* the settings it started with (a reload does not change them) */
+	Settings *settings; /* what it started with; the live ones from the moment it would act */
 	Analyzer *analyzer;
 
 	uint64_t fingerprint;
@@ -110,7 +110,7 @@ struct Daemon {
 	uint64_t unacted_dropped[_POL_SOURCE_MAX], unacted_dropped_total;
 	int enabled_override;  /* the API's enable/disable (kept in the store), -1: the config's */
 	DaemonWaiter *waiters; /* the API's injections and waits */
-	Metrics *metrics;
+	Metrics *metrics;      /* healer_* for GET /metrics: counted here, rendered by the API */
 };
 
 uint64_t daemon_now(void); /* realtime µs */
@@ -142,6 +142,17 @@ void daemon_waiters_batch_done(Daemon *d);
 void daemon_waiters_attempt_done(Daemon *d, int64_t id);
 /* The daemon stops or is freed: every waiter is answered -ECANCELED and freed. */
 void daemon_waiters_free(Daemon *d);
+
+/*
+ * Why attempts or commands were refused, for healer_rejections_total: a
+ * fixed vocabulary, never the text of a reason.
+ */
+#define REJECT_WHITELIST	"whitelist"
+#define REJECT_EVIDENCE		"evidence"
+#define REJECT_PRECONDITION	"precondition"
+#define REJECT_UNIT_SAFETY	"unit-safety"
+#define REJECT_APPROVAL		"approval-rejected"
+#define REJECT_APPROVAL_EXPIRED "approval-expired"
 
 /* Records an escalation policy just decided (store and the daemon's list). */
 void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const char *reason);

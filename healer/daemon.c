@@ -91,15 +91,16 @@ static Tracked *track_slot(Daemon *d, uint64_t fp)
  * Forgets incidents whose window has passed; when every slot is still in
  * use (a flood of distinct lines), forgets them all and counts them: a
  * later line then opens a new incident, which policy still limits. Never
- * blocks, never grows.
+ * blocks, never grows. False when it could not (out of memory): the table
+ * is as full as before.
  */
-static void track_compact(Daemon *d, uint64_t now)
+static bool track_compact(Daemon *d, uint64_t now)
 {
 	size_t nb = d->n_tracked_buckets, kept = 0;
 	Tracked *old = d->tracked, *fresh = calloc(nb, sizeof *fresh);
 
 	if (!fresh)
-		return;
+		return false;
 	d->tracked = fresh;
 	for (size_t i = 0; i < nb; i++)
 		if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec &&
@@ -108,9 +109,12 @@ static void track_compact(Daemon *d, uint64_t now)
 			kept++;
 		} else if (old[i].used && now - old[i].first_seen_usec < dcfg(d)->window_usec) {
 			d->tracked_dropped++;
+			metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "tracking-table-full",
+				    NULL);
 		}
 	d->n_tracked = kept;
 	free(old);
+	return true;
 }
 
 /* ---- intake ---- */
@@ -159,9 +163,11 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 
 	if (ret_attempt)
 		*ret_attempt = 0;
-	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why))
+	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why)) {
+		metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_SKIPPED), NULL);
 		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
 				      dcfg(d)->dry_run, ret_attempt);
+	}
 	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
 			   dcfg(d)->dry_run, &id);
 	if (r < 0)
@@ -187,6 +193,7 @@ int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vo
 		return r;
 	*ret_incident = id;
 	d->incidents++;
+	metrics_add(d->metrics, M_INCIDENTS, 1, in->source, NULL);
 	return open_attempt(d, in, id, src, vouched, ret_attempt);
 }
 
@@ -235,6 +242,8 @@ static void on_entry(const JrEntry *e, void *userdata)
 		return;
 	d->lines++;
 	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
+	metrics_add(d->metrics, M_JOURNAL_ENTRIES, 1, NULL, NULL);
+	metrics_set(d->metrics, M_JOURNAL_LAG, (double)d->lag_usec / USEC_PER_SEC, NULL, NULL);
 	daemon_note_recurrence(d, fp, e->realtime_usec);
 	t = track_slot(d, fp);
 	if (t->used && e->realtime_usec >= t->first_seen_usec &&
@@ -266,7 +275,17 @@ static void on_entry(const JrEntry *e, void *userdata)
 		return;
 	}
 	if (!t->used && d->n_tracked + 1 > DAEMON_TRACK_MAX) {
-		track_compact(d, now);
+		/*
+		 * A table that cannot be compacted stays at its maximum: the new
+		 * incident is not remembered for folding (counted), and the probe
+		 * in track_slot() always finds a free slot.
+		 */
+		if (!track_compact(d, now)) {
+			d->tracked_dropped++;
+			metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "tracking-table-full",
+				    NULL);
+			return;
+		}
 		t = track_slot(d, fp);
 	}
 	if (!t->used)
@@ -332,6 +351,7 @@ void daemon_enqueue_fresh(Daemon *d)
 		a->queued = false;
 		d->n_queued--;
 		d->queue_dropped++;
+		metrics_add(d->metrics, M_INCIDENTS_DROPPED, 1, "queue-full", NULL);
 		attempt_finish(a, AT_SKIPPED, "the analysis queue was full (max_queued = %llu)",
 			       (unsigned long long)dcfg(d)->max_queued);
 	}
@@ -392,10 +412,28 @@ static void maybe_exit(Daemon *d)
 		(void)sd_event_exit(d->event, d->exit_code);
 }
 
+/*
+ * Wakes the attempts waiting for unit, oldest first, until one of them acts
+ * on it or none waits. A woken attempt may end at once without acting (the
+ * budget is spent, a cooldown runs, healing was switched off): the next one
+ * is woken then, so that no waiter is left behind. The list is searched
+ * afresh each time, since a woken attempt may end and be freed.
+ */
+static void wake_unit_waiters(Daemon *d, const char *unit)
+{
+	while (!d->stopping && !daemon_unit_holder(d, NULL, unit)) {
+		Attempt *w = first_waiting(d, unit);
+
+		if (!w)
+			return;
+		attempt_unit_free(w);
+	}
+}
+
 void daemon_attempt_gone(Daemon *d, Attempt *a)
 {
-	bool freed_unit = a->acting && a->unit;
-	_cleanup_free_ char *unit = freed_unit ? strdup(a->unit) : NULL;
+	/* Holding its unit or waiting for it: the next waiter may go now. */
+	_cleanup_free_ char *unit = a->acting || a->waiting_unit ? TAKE_PTR(a->unit) : NULL;
 	int64_t id = a->id;
 
 	if (a->queued && d->n_queued > 0)
@@ -418,19 +456,8 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 		maybe_exit(d);
 		return;
 	}
-	/*
-	 * The oldest waiting attempt takes the unit; the next waits for it. One
-	 * that ends without taking it (policy refused it) hands on at once, or
-	 * the rest would wait for an end that never comes. The list is scanned
-	 * afresh each time: waking one may end others.
-	 */
-	while (unit && !daemon_unit_holder(d, NULL, unit)) {
-		Attempt *w = first_waiting(d, unit);
-
-		if (!w)
-			break;
-		attempt_unit_free(w);
-	}
+	if (unit)
+		wake_unit_waiters(d, unit);
 }
 
 /* ---- decisions, reload, shutdown ---- */
@@ -527,7 +554,8 @@ static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, voi
 /*
  * SIGHUP: config, whitelist and rules are loaded anew; a broken file is
  * refused with its file:line errors and the old settings stay live.
- * Attempts in flight keep the settings they started with.
+ * Attempts in flight keep the settings they started with until they
+ * would act: then the live ones decide (attempt.c, adopt_live_settings).
  */
 int daemon_reload(Daemon *d, char **ret_errors)
 {
@@ -675,6 +703,8 @@ static int recover(Daemon *d)
 		(void)util_snprintf(why, sizeof why, "Healer restarted while it was %s",
 				    at_state_name(v[i].state));
 		r = st_attempt_transition(d->store, v[i].id, AT_INTERRUPTED, why, daemon_now());
+		if (r >= 0)
+			metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_INTERRUPTED), NULL);
 	}
 	st_attempts_free(v, n);
 	if (r < 0)
@@ -690,6 +720,28 @@ static bool esc_stored(const StEscalation *e, size_t n, uint64_t fingerprint, co
 				: e[i].unit && unit && strcmp(e[i].unit, unit) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * A heal an attempt of an earlier run charged, charged again: the budget,
+ * and each action's cooldown under the unit today's whitelist gives its
+ * command (nothing runs from this vetting; a plan it refuses restores the
+ * budget only). At the attempt's last transition, which is no earlier than
+ * when its commands started: a cooldown restored runs no shorter than it did.
+ */
+static void replay_charge(Daemon *d, const StAttempt *a)
+{
+	WlVetOptions vo = {.evidence_unit = a->unit, .allow_any_unit = true};
+	_cleanup_(plan_freep) Plan *p = NULL;
+	PolAction actions[WL_MAX_COMMANDS_CAP];
+	size_t n = 0;
+
+	if (a->plan_json &&
+	    plan_vet_json(settings_whitelist(d->settings), a->plan_json, &vo, &p) >= 0 &&
+	    p->accepted)
+		for (size_t i = 0; i < p->n_commands && n < ELEMENTSOF(actions); i++)
+			actions[n++] = (PolAction){p->commands[i]->action, p->commands[i]->unit};
+	pol_heal_charged(d->policy, actions, n, a->updated_usec);
 }
 
 /*
@@ -719,12 +771,16 @@ static int replay_policy(Daemon *d)
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const StAttempt *a = &v[i];
 
-		if (a->state == AT_SKIPPED)
-			continue;
 		pol_attempt_started(d->policy, a->fingerprint, a->unit, a->created_usec);
+		/*
+		 * What reached executing was charged (its first command started),
+		 * whatever it ended as: interrupted by a stop or a crash too. A
+		 * rejection there was its gate refusing: nothing ran.
+		 */
+		if (a->executed && a->state != AT_REJECTED)
+			replay_charge(d, a);
 		if (a->state != AT_HEALED && a->state != AT_FAILED && a->state != AT_ESCALATED)
 			continue;
-		pol_heal_charged(d->policy, NULL, NULL, 0, a->created_usec);
 		if (!pol_attempt_ended(d->policy, a->fingerprint, a->unit, a->state == AT_HEALED,
 				       a->updated_usec))
 			continue;
@@ -952,7 +1008,8 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 	d->n_tracked_buckets = DAEMON_TRACK_BUCKETS;
 	d->tracked = calloc(d->n_tracked_buckets, sizeof *d->tracked);
 	d->self_exe = realpath("/proc/self/exe", NULL);
-	if (!d->tracked || !d->self_exe)
+	d->metrics = metrics_new();
+	if (!d->tracked || !d->self_exe || !d->metrics)
 		return -ENOMEM;
 	r = settings_load(&o->settings, &d->settings, ret_errors);
 	if (r < 0)
@@ -1035,6 +1092,7 @@ Daemon *daemon_free(Daemon *d)
 	free(d->self_exe);
 	free(d->state_dir);
 	free(d->tracked);
+	metrics_free(d->metrics);
 	free(d);
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
+#include "healer/metrics.h"
 #include "healer/settings.h"
 #include "healer/store.h"
 
@@ -50,8 +51,7 @@ sd_event *daemon_event(Daemon *d);
 /* The live settings (a reload replaces them: take a reference to keep one). */
 Settings *daemon_settings(Daemon *d);
 Store *daemon_store(Daemon *d);
-/* The counters /metrics shows. */
-typedef struct Metrics Metrics;
+/* The daemon's counters, gauges and histograms (for GET /metrics); owned by d. */
 Metrics *daemon_metrics(Daemon *d);
 /* The state folder (for the API's token file). */
 const char *daemon_state_dir(Daemon *d);

@@ -704,8 +704,7 @@ void pol_attempt_started(Policy *p, uint64_t fingerprint, const char *unit, uint
 	}
 }
 
-void pol_heal_charged(Policy *p, const char *const *actions, const char *const *units, size_t n,
-		      uint64_t now)
+void pol_heal_charged(Policy *p, const PolAction *actions, size_t n, uint64_t now)
 {
 	prune_all(p, now);
 	times_add(p, &p->budget, p->c.max_heals_per_hour, now);
@@ -714,7 +713,7 @@ void pol_heal_charged(Policy *p, const char *const *actions, const char *const *
 		size_t keylen = 0;
 		Track *k;
 
-		key = action_key(actions[i], units ? units[i] : NULL, &keylen);
+		key = action_key(actions[i].action, actions[i].unit, &keylen);
 		k = key ? table_get(p, &p->actions, 0, key, keylen, now) : NULL;
 		if (!k) {
 			lost_record(p, now);

@@ -91,13 +91,23 @@ bool pol_may_run(Policy *p, const char *action, uint64_t action_cooldown_usec, c
 
 /* An attempt started (counts toward max_attempts and the cooldowns). */
 void pol_attempt_started(Policy *p, uint64_t fingerprint, const char *unit, uint64_t now_usec);
+
 /*
- * A plan's commands started running: charges the budget once, and the
- * cooldown of each action for units[i], the unit that action acts on (the
- * unit pol_may_run() was asked about; units NULL: none acts on a unit).
+ * An action and the unit its cooldown is kept for: the same pair
+ * pol_may_run() is asked with (the command's own unit parameter, NULL for
+ * an action without one), so that the cooldown it starts is the one
+ * checked next time.
  */
-void pol_heal_charged(Policy *p, const char *const *actions, const char *const *units, size_t n,
-		      uint64_t now_usec);
+typedef struct PolAction {
+	const char *action;
+	const char *unit;
+} PolAction;
+
+/*
+ * A plan's first command started: charges one heal to the budget and
+ * starts the cooldown of each of its n actions.
+ */
+void pol_heal_charged(Policy *p, const PolAction *actions, size_t n, uint64_t now_usec);
 /*
  * An attempt ended. Returns true when this failure escalates the fingerprint
  * or unit (escalate_after failures within escalate_window).

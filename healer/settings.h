@@ -9,7 +9,8 @@
  * config. The CLI, the daemon and the API all load it here.
  *
  * Reference-counted: a reload builds a new Settings and swaps it in, while
- * each attempt in flight keeps the one it started with until it ends.
+ * each attempt in flight keeps the one it started with (the daemon's
+ * attempts take the live one when they would act).
  */
 
 #include <stdbool.h>

@@ -227,7 +227,9 @@ int st_attempt_set_analysis(Store *s, int64_t id, const char *provider, const ch
 
 #define ATTEMPT_COLUMNS                                                                    \
 	"SELECT a.id, a.incident_id, i.fingerprint, i.unit, a.state, a.reason, a.created," \
-	" a.updated, a.provider, a.plan_json, a.dry_run"                                   \
+	" a.updated, a.provider, a.plan_json, a.dry_run,"                                  \
+	" EXISTS (SELECT 1 FROM transitions t WHERE t.attempt_id = a.id"                   \
+	" AND t.to_state = 'executing')"                                                   \
 	" FROM attempts a JOIN incidents i ON i.id = a.incident_id"
 
 static int attempt_read(Store *s, sqlite3_stmt *q, StAttempt *ret)
@@ -239,6 +241,7 @@ static int attempt_read(Store *s, sqlite3_stmt *q, StAttempt *ret)
 		.created_usec = st_column_u64(q, 6),
 		.updated_usec = st_column_u64(q, 7),
 		.dry_run = sqlite3_column_int(q, 10) != 0,
+		.executed = sqlite3_column_int(q, 11) != 0,
 	};
 	int state = at_state_from_name((const char *)sqlite3_column_text(q, 4));
 
@@ -337,13 +340,18 @@ int st_attempts_unfinished(Store *s, StAttempt **ret, size_t *ret_n)
 	return r;
 }
 
-/* All attempts created since since_usec, oldest first; the newest ST_SINCE_MAX of them. */
+/*
+ * The attempts created since since_usec but skipped ones, oldest first; the
+ * newest ST_SINCE_MAX of them. Skipped attempts are left out in the query,
+ * not after it: a flood of lines policy skips must not push the attempts
+ * that count out of the cap.
+ */
 int st_attempts_since(Store *s, uint64_t since_usec, StAttempt **ret, size_t *ret_n)
 {
 	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
 	int r = st_sql_prepare(s,
-			       ATTEMPT_COLUMNS
-			       " WHERE a.created >= ?1 ORDER BY a.created DESC, a.id DESC LIMIT ?2",
+			       ATTEMPT_COLUMNS " WHERE a.created >= ?1 AND a.state != 'skipped'"
+					       " ORDER BY a.created DESC, a.id DESC LIMIT ?2",
 			       &q);
 
 	if (r >= 0 && (r = st_bind_u64(s, q, 1, since_usec)) >= 0 &&

@@ -106,6 +106,7 @@ typedef struct StAttempt {
 	char *provider;	 /* "knowledge", "rules", "gemini", ... NULL before analysis */
 	char *plan_json; /* [{"action","args":{...}}], NULL before analysis */
 	bool dry_run;
+	bool executed; /* it reached executing (its commands may have run) */
 } StAttempt;
 
 void st_attempt_done(StAttempt *a);
@@ -122,7 +123,10 @@ int st_attempt_set_analysis(Store *s, int64_t id, const char *provider, const ch
 int st_attempt_get(Store *s, int64_t id, StAttempt *ret); /* -ENOENT */
 /* Attempts not in a final state, oldest first: a restart resumes or interrupts them. */
 int st_attempts_unfinished(Store *s, StAttempt **ret, size_t *ret_n);
-/* Attempts whose incident has this fingerprint (or unit) created at or after since_usec. */
+/*
+ * Attempts created at or after since_usec, skipped ones left out (what
+ * policy replays at start), oldest first; at most the newest 10,000.
+ */
 int st_attempts_since(Store *s, uint64_t since_usec, StAttempt **ret, size_t *ret_n);
 void st_attempts_free(StAttempt *a, size_t n);
 

@@ -205,9 +205,12 @@ TEST(test_files)
 	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_LACKS_X, p, NULL), CHK_UNKNOWN, "is a symlink");
 	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_EXECUTABLE, p, NULL), CHK_UNKNOWN, "symlink");
 	fixture("f", p);
-	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_LACKS_X, p, NULL), CHK_FAILS, "not a regular file");
+	/* Gone, or not a file: its mode says nothing, and a symptom must not read as gone. */
+	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_LACKS_X, p, NULL), CHK_UNKNOWN,
+		      "not a regular file");
 	fixture("f/none.sh", p);
-	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_LACKS_X, p, NULL), CHK_FAILS, "no file");
+	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_LACKS_X, p, NULL), CHK_UNKNOWN, "no file");
+	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_EXECUTABLE, p, NULL), CHK_UNKNOWN, "no file");
 	CHECK_VERDICT(check1(&o, WL_CHECK_FILE_EXECUTABLE, "f/plain.sh", NULL), CHK_UNKNOWN,
 		      "not an absolute path");
 }
@@ -227,6 +230,9 @@ TEST(test_command)
 	CHECK_VERDICT(check1(&o, WL_CHECK_COMMAND, sl, "5000", NULL), CHK_UNKNOWN,
 		      "timed out after 300ms");
 	CHECK_INT(took_usec, <, 2 * USEC_PER_SEC);
+	/* Killed by a signal: it said nothing, neither "holds" nor "fails". */
+	CHECK_VERDICT(check1(&o, WL_CHECK_COMMAND, "/bin/sh", "-c", "kill -KILL $$", NULL),
+		      CHK_UNKNOWN, "killed by SIGKILL");
 	CHECK_VERDICT(check1(&o, WL_CHECK_COMMAND, "/nonexistent/prog", NULL), CHK_UNKNOWN,
 		      "cannot run /nonexistent/prog");
 	CHECK_VERDICT(check1(&o, WL_CHECK_COMMAND, "chk_exit", "0", NULL), CHK_UNKNOWN,

@@ -218,7 +218,7 @@ TEST(test_budget_sliding_hour)
 {
 	PolicyConfig c = defaults();
 	Policy *p = pol_new(&c);
-	const char *act[] = {"restart_service"}, *db[] = {"db.service"};
+	const PolAction act[] = {{"restart_service", "db.service"}};
 	PolIncident in = incident(FP_A, "db.service", T0);
 
 	c.max_age_usec = 7 * USEC_PER_DAY;
@@ -226,7 +226,7 @@ TEST(test_budget_sliding_hour)
 	for (uint64_t i = 0; i < 10; i++) {
 		CHECK(pol_may_run(p, "restart_service", 0, "db.service", T0 + i * USEC_PER_MINUTE,
 				  reason, sizeof reason));
-		pol_heal_charged(p, act, db, 1, T0 + i * USEC_PER_MINUTE);
+		pol_heal_charged(p, act, 1, T0 + i * USEC_PER_MINUTE);
 	}
 	CHECK(!admit(p, &in, T0 + 10 * USEC_PER_MINUTE));
 	CHECK_STR(reason,
@@ -237,7 +237,7 @@ TEST(test_budget_sliding_hour)
 	CHECK(!admit(p, &in, T0 + USEC_PER_HOUR - 1));
 	CHECK(admit(p, &in, T0 + USEC_PER_HOUR));
 	/* One more at 1h: ten again in the hour before 1h1min. */
-	pol_heal_charged(p, act, db, 1, T0 + USEC_PER_HOUR);
+	pol_heal_charged(p, act, 1, T0 + USEC_PER_HOUR);
 	CHECK(!admit(p, &in, T0 + USEC_PER_HOUR + USEC_PER_MINUTE - 1));
 	CHECK_CONTAINS(reason, "the next in 1us");
 	CHECK(admit(p, &in, T0 + USEC_PER_HOUR + USEC_PER_MINUTE));
@@ -245,7 +245,7 @@ TEST(test_budget_sliding_hour)
 	c.max_heals_per_hour = 5000;
 	pol_set_config(p, &c);
 	for (uint64_t i = 0; i < 1000; i++)
-		pol_heal_charged(p, act, db, 1, T0 + 2 * USEC_PER_HOUR + i);
+		pol_heal_charged(p, act, 1, T0 + 2 * USEC_PER_HOUR + i);
 	CHECK(!admit(p, &in, T0 + 2 * USEC_PER_HOUR + 1000));
 	CHECK_STR(reason, "hourly budget of 1000 heals spent (max_heals_per_hour): the next in 1h");
 	/* A budget of 0 refuses all. */
@@ -260,13 +260,14 @@ TEST(test_action_cooldowns)
 {
 	PolicyConfig c = defaults();
 	Policy *p = pol_new(&c);
-	const char *restart[] = {"restart_service"}, *nginx[] = {"nginx.service"};
-	const char *two[] = {"vacuum_journal", "rotate_logs"};
+	const PolAction restart[] = {{"restart_service", "nginx.service"}};
+	const PolAction two[] = {{"vacuum_journal", NULL}, {"rotate_logs", NULL}};
+	const PolAction mixed[] = {{"restart_service", "db.service"}, {"flush_cache", NULL}};
 	uint64_t cd = 10 * USEC_PER_MINUTE;
 
 	c.max_heals_per_hour = 100;
 	pol_set_config(p, &c);
-	pol_heal_charged(p, restart, nginx, 1, T0);
+	pol_heal_charged(p, restart, 1, T0);
 	CHECK(!pol_may_run(p, "restart_service", cd, "nginx.service", T0 + cd - 1, reason,
 			   sizeof reason));
 	CHECK_STR(reason, "cooldown of action restart_service for nginx.service for 1us more");
@@ -277,7 +278,7 @@ TEST(test_action_cooldowns)
 			  sizeof reason));
 	CHECK(pol_may_run(p, "restart_service", cd, NULL, T0 + 1, reason, sizeof reason));
 	/* Without a unit: one cooldown for the action, whatever unit asks later. */
-	pol_heal_charged(p, two, NULL, 2, T0);
+	pol_heal_charged(p, two, 2, T0);
 	CHECK(!pol_may_run(p, "vacuum_journal", USEC_PER_HOUR, NULL, T0 + 59 * USEC_PER_MINUTE,
 			   reason, sizeof reason));
 	CHECK_STR(reason, "cooldown of action vacuum_journal for 1min more");
@@ -289,23 +290,16 @@ TEST(test_action_cooldowns)
 			  sizeof reason));
 	/* A cooldown of 0 never refuses. */
 	CHECK(pol_may_run(p, "restart_service", 0, "nginx.service", T0, reason, sizeof reason));
-	/*
-	 * One plan, each action charged for the unit it acts on: a plan for
-	 * db.service that also drops caches blocks dropping caches for every
-	 * unit, not only for db.service.
-	 */
-	{
-		const char *plan[] = {"restart_service", "drop_caches"},
-			   *on[] = {"db.service", NULL};
-		uint64_t t = T0 + 2 * USEC_PER_HOUR;
-
-		pol_heal_charged(p, plan, on, 2, t);
-		CHECK(!pol_may_run(p, "restart_service", cd, "db.service", t + 1, reason,
-				   sizeof reason));
-		CHECK(!pol_may_run(p, "drop_caches", cd, NULL, t + 1, reason, sizeof reason));
-		CHECK_STR(reason, "cooldown of action drop_caches for 10min more");
-		CHECK(pol_may_run(p, "restart_service", cd, NULL, t + 1, reason, sizeof reason));
-	}
+	/* One plan, one heal, each action's cooldown under the key it is asked with. */
+	pol_heal_charged(p, mixed, 2, T0 + 2 * USEC_PER_HOUR);
+	CHECK(!pol_may_run(p, "restart_service", cd, "db.service", T0 + 2 * USEC_PER_HOUR + 1,
+			   reason, sizeof reason));
+	CHECK_STR(reason, "cooldown of action restart_service for db.service for 10min more");
+	CHECK(!pol_may_run(p, "flush_cache", cd, NULL, T0 + 2 * USEC_PER_HOUR + 1, reason,
+			   sizeof reason));
+	CHECK_STR(reason, "cooldown of action flush_cache for 10min more");
+	CHECK(pol_may_run(p, "flush_cache", cd, "db.service", T0 + 2 * USEC_PER_HOUR + 1, reason,
+			  sizeof reason));
 	pol_free(p);
 }
 
@@ -434,14 +428,14 @@ TEST(test_reload_keeps_history)
 	PolicyConfig c = defaults();
 	Policy *p = pol_new(&c);
 	PolIncident in = incident(FP_A, NULL, T0);
-	const char *act[] = {"restart_service"}, *x[] = {"x.service"};
+	const PolAction act[] = {{"restart_service", "x.service"}};
 
 	c.max_age_usec = 7 * USEC_PER_DAY;
 	c.cooldown_usec = 0;
 	pol_set_config(p, &c);
 	pol_attempt_started(p, FP_A, NULL, T0);
 	pol_attempt_started(p, FP_A, NULL, T0 + 1);
-	pol_heal_charged(p, act, x, 1, T0);
+	pol_heal_charged(p, act, 1, T0);
 	CHECK(admit(p, &in, T0 + 2));
 	/* Fewer attempts allowed: the two already made count. */
 	c.max_attempts = 2;

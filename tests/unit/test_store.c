@@ -385,13 +385,43 @@ TEST(test_attempts)
 	CHECK(n == 1 && v[0].id == a3 && v[0].state == AT_AWAITING_APPROVAL);
 	st_attempts_free(v, n);
 
-	CHECK_INT(st_attempts_since(s, T0 + 1, &v, &n), ==, 0);
+	/* What policy replays: skipped attempts left out; whether one reached executing. */
+	CHECK_INT(st_attempts_since(s, T0, &v, &n), ==, 0);
 	CHECK_INT(n, ==, 2);
-	CHECK(n == 2 && v[0].id == a2 && v[1].id == a3 && v[0].dry_run);
-	CHECK(n == 2 && v[0].reason && strcmp(v[0].reason, "cooldown") == 0);
+	CHECK(n == 2 && v[0].id == a1 && v[1].id == a3);
+	CHECK(n == 2 && v[0].executed && !v[1].executed);
 	st_attempts_free(v, n);
 	CHECK_INT(st_attempts_since(s, T0 + 100, &v, &n), ==, 0);
 	CHECK_INT(n, ==, 0);
+	st_attempts_free(v, n);
+	s = st_close(s);
+}
+
+/*
+ * A flood of lines policy skips (more than the replay reads) does not push
+ * the attempts that count out of what a restart replays.
+ */
+TEST(test_attempts_since_skips_flood)
+{
+	char path[PATH_MAX];
+	Store *s = open_new(path, sizeof path);
+	int64_t inc = add_incident(s, FP_HIGH, "nginx.service"), real = 0;
+	StAttempt *v = NULL;
+	size_t n = 0;
+
+	CHECK_INT(st_attempt_add(s, inc, AT_DETECTED, NULL, T0, false, &real), ==, 0);
+	CHECK_INT(st_attempt_transition(s, real, AT_EXECUTING, NULL, T0 + 1), ==, 0);
+	CHECK_INT(st_attempt_transition(s, real, AT_FAILED, "it did not work", T0 + 2), ==, 0);
+	CHECK_INT(st_batch_begin(s), ==, 0);
+	for (uint64_t i = 0; i < 10001; i++)
+		if (st_attempt_add(s, inc, AT_SKIPPED, "hourly budget spent", T0 + 10 + i, false,
+				   NULL) < 0)
+			break;
+	CHECK_INT(st_batch_commit(s, NULL), ==, 0);
+	CHECK_INT(raw_int(path, "SELECT count(*) FROM attempts"), ==, 10002);
+	CHECK_INT(st_attempts_since(s, T0, &v, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK(n == 1 && v[0].id == real && v[0].state == AT_FAILED && v[0].executed);
 	st_attempts_free(v, n);
 	s = st_close(s);
 }
@@ -1197,6 +1227,7 @@ int main(void)
 	RUN(test_readonly);
 	RUN(test_incidents);
 	RUN(test_attempts);
+	RUN(test_attempts_since_skips_flood);
 	RUN(test_commands);
 	RUN(test_caps);
 	RUN(test_knowledge);
