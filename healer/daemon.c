@@ -2,7 +2,7 @@
 /*
  * The daemon's loop: journal intake (entries -> incidents -> attempts, one
  * transaction per batch with the cursor), the analysis queue, signals
- * (SIGHUP reload, SIGUSR1 decisions, SIGTERM drain), sd_notify and the
+ * (SIGHUP reload, SIGUSR1 cleared escalations, SIGTERM drain), sd_notify and the
  * watchdog. The attempts' state machine lives in attempt.c.
  */
 #include <fcntl.h>
@@ -460,34 +460,7 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 		wake_unit_waiters(d, unit);
 }
 
-/* ---- decisions, reload, shutdown ---- */
-
-static void take_decisions(Daemon *d)
-{
-	StDecision *v = NULL;
-	size_t n = 0;
-	int r = st_decisions_take(d->store, &v, &n);
-
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "Failed to read decisions: %s", st_errmsg(d->store));
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		Attempt *a = d->attempts;
-
-		while (a && a->id != v[i].attempt_id)
-			a = a->next;
-		if (!a) {
-			log_msg(LOG_WARNING,
-				"decision on attempt %lld ignored: it is not waiting "
-				"for approval",
-				(long long)v[i].attempt_id);
-			continue;
-		}
-		attempt_decide(a, v[i].approve, v[i].actor ? v[i].actor : "cli");
-	}
-	st_decisions_free(v, n);
-}
+/* ---- escalations, reload, shutdown ---- */
 
 void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const char *reason)
 {
@@ -547,7 +520,6 @@ static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, voi
 	(void)s;
 	(void)si;
 	sync_escalations(userdata);
-	take_decisions(userdata);
 	return 0;
 }
 
@@ -1041,7 +1013,6 @@ int daemon_run(Daemon *d)
 {
 	int r;
 
-	take_decisions(d);
 	(void)sd_notify(0, "READY=1");
 	status(d, "following the journal; provider %s; commands in %s",
 	       cfg_provider_name(dcfg(d)->provider),

@@ -5,11 +5,11 @@
 #include "healer/store-private.h"
 
 /*
- * The smaller records: knowledge, escalations, decisions, the audit trail,
+ * The smaller records: knowledge, escalations, the audit trail,
  * retention and the totals.
  */
 
-#define ST_LIST_MAX 10000 /* rows a list of escalations or decisions returns */
+#define ST_LIST_MAX 10000 /* rows a list of escalations returns */
 
 static int knowledge_upsert(Store *s, uint64_t fingerprint, const char *plan_json, bool healed,
 			    uint64_t now_usec)
@@ -171,97 +171,6 @@ int st_escalations(Store *s, StEscalation **ret, size_t *ret_n)
 	return 0;
 }
 
-/* A later decision on the same attempt replaces one not yet taken: the last word counts. */
-int st_decision_add(Store *s, int64_t attempt_id, bool approve, const char *actor,
-		    uint64_t now_usec)
-{
-	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
-	int r = st_tx_begin(s);
-
-	if (r < 0)
-		return r;
-	r = st_sql_prepare(s,
-			   "INSERT INTO decisions (attempt_id, approve, actor, at)"
-			   " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (attempt_id) DO UPDATE SET"
-			   " approve = excluded.approve, actor = excluded.actor, at = excluded.at",
-			   &q);
-	if (r >= 0 && (r = st_bind_i64(s, q, 1, attempt_id)) >= 0 &&
-	    (r = st_bind_i64(s, q, 2, approve)) >= 0 &&
-	    (r = st_bind_text(s, q, 3, actor, ST_REASON_MAX)) >= 0 &&
-	    (r = st_bind_u64(s, q, 4, now_usec)) >= 0)
-		r = st_sql_run(s, q);
-	st_sql_resetp(&q);
-	return st_tx_end(s, r);
-}
-
-void st_decisions_free(StDecision *d, size_t n)
-{
-	for (size_t i = 0; d && i < n; i++)
-		free(d[i].actor);
-	free(d);
-}
-
-/* Reads the pending decisions (oldest first) and the id of the last one. */
-static int decisions_read(Store *s, StDecision **ret, size_t *ret_n, int64_t *ret_last)
-{
-	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
-	StDecision *v = NULL;
-	size_t n = 0;
-	int r = st_sql_prepare(
-		s, "SELECT id, attempt_id, approve, actor FROM decisions ORDER BY id LIMIT ?1", &q);
-
-	if (r >= 0)
-		r = st_bind_i64(s, q, 1, ST_LIST_MAX);
-	while (r >= 0 && (r = st_sql_step(s, q)) > 0) {
-		StDecision *nv = reallocarray(v, n + 1, sizeof *v);
-
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		*ret_last = sqlite3_column_int64(q, 0);
-		v[n] = (StDecision){.attempt_id = sqlite3_column_int64(q, 1),
-				    .approve = sqlite3_column_int(q, 2) != 0};
-		if ((r = st_column_strdup(q, 3, &v[n++].actor)) < 0)
-			break;
-	}
-	if (r < 0) {
-		st_decisions_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
-/* Read and delete in one transaction: a decision is taken once, by one taker. */
-int st_decisions_take(Store *s, StDecision **ret, size_t *ret_n)
-{
-	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
-	StDecision *v = NULL;
-	size_t n = 0;
-	int64_t last = 0;
-	int r = st_tx_begin(s);
-
-	if (r < 0)
-		return r;
-	r = decisions_read(s, &v, &n, &last);
-	if (r >= 0 && n > 0 &&
-	    (r = st_sql_prepare(s, "DELETE FROM decisions WHERE id <= ?1", &q)) >= 0 &&
-	    (r = st_bind_i64(s, q, 1, last)) >= 0)
-		r = st_sql_run(s, q);
-	st_sql_resetp(&q);
-	r = st_tx_end(s, r);
-	if (r < 0) {
-		st_decisions_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 int st_audit(Store *s, const char *actor, const char *what, const char *detail, uint64_t now_usec)
 {
 	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
@@ -297,8 +206,8 @@ static int cleanup_one(Store *s, const char *sql, uint64_t before_usec, uint64_t
 }
 
 /*
- * Attempts that ended before the cutoff go with their transitions, commands
- * and decisions (ON DELETE CASCADE; those are not counted), then incidents
+ * Attempts that ended before the cutoff go with their transitions and
+ * commands (ON DELETE CASCADE; those are not counted), then incidents
  * left without attempts, then old audit records. Knowledge and escalations
  * stay: they are what Healer learnt and what an administrator must clear.
  */

@@ -101,8 +101,10 @@ static const char *const migrations[] = {
 	" attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts (id) ON DELETE CASCADE,"
 	" approve INTEGER NOT NULL, actor TEXT, at INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;",
-	/* 2: switches an administrator sets through the API (enabled). */
+	/* 2: switches an administrator sets through the API (enabled); no decisions table. */
 	"CREATE TABLE flags (name TEXT PRIMARY KEY, value INTEGER NOT NULL, at INTEGER NOT NULL);"
+	/* Decisions go to the running daemon through its API now, not through the store. */
+	"DROP TABLE decisions;"
 	"PRAGMA user_version = 2;",
 };
 

@@ -173,21 +173,6 @@ int st_escalation_clear(Store *s, int64_t id);
 int st_escalations(Store *s, StEscalation **ret, size_t *ret_n);
 void st_escalations_free(StEscalation *e, size_t n);
 
-/*
- * Decisions on attempts awaiting approval, written by another process (the
- * CLI's `healer approve|reject ID`) and taken by the daemon when it is told
- * (SIGUSR1) or at start. Taking deletes them.
- */
-int st_decision_add(Store *s, int64_t attempt_id, bool approve, const char *actor,
-		    uint64_t now_usec);
-typedef struct StDecision {
-	int64_t attempt_id;
-	bool approve;
-	char *actor;
-} StDecision;
-int st_decisions_take(Store *s, StDecision **ret, size_t *ret_n);
-void st_decisions_free(StDecision *d, size_t n);
-
 /* A switch an administrator set (e.g. "enabled"): 0, or -ENOENT when never set. */
 int st_flag_get(Store *s, const char *name, int64_t *ret);
 int st_flag_set(Store *s, const char *name, int64_t value, uint64_t now_usec);

@@ -175,8 +175,8 @@ TEST(test_open_create)
 	CHECK_INT(raw_int(path,
 			  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name"
 			  " IN ('incidents', 'attempts', 'transitions', 'commands', 'knowledge',"
-			  " 'cursor', 'audit', 'escalations', 'decisions', 'flags')"),
-		  ==, 10);
+			  " 'cursor', 'audit', 'escalations', 'flags')"),
+		  ==, 9);
 	/* SQLite gives the -wal file the database's mode. */
 	CHECK(stat(link, &st) == 0 && (st.st_mode & 077) == 0);
 	umask(old);
@@ -854,39 +854,6 @@ TEST(test_flags)
 	s = st_close(s);
 }
 
-TEST(test_decisions)
-{
-	char path[PATH_MAX];
-	Store *s = open_new(path, sizeof path);
-	int64_t inc = add_incident(s, 1, "a.service"), a1, a2;
-	StDecision *d = NULL;
-	size_t n = 0;
-
-	CHECK_INT(st_attempt_add(s, inc, AT_AWAITING_APPROVAL, NULL, T0, false, &a1), ==, 0);
-	CHECK_INT(st_attempt_add(s, inc, AT_AWAITING_APPROVAL, NULL, T0, false, &a2), ==, 0);
-	CHECK_INT(st_decisions_take(s, &d, &n), ==, 0);
-	CHECK_INT(n, ==, 0);
-	st_decisions_free(d, n);
-	CHECK_INT(st_decision_add(s, a2, false, "cli", T0 + 1), ==, 0);
-	CHECK_INT(st_decision_add(s, a1, false, "api", T0 + 2), ==, 0);
-	CHECK_INT(st_decision_add(s, a1, true, "cli", T0 + 3), ==, 0); /* changed its mind */
-	CHECK_INT(st_decision_add(s, 999, true, "cli", T0), ==, -ENOENT);
-	CHECK_INT(st_decisions_take(s, &d, &n), ==, 0);
-	CHECK_INT(n, ==, 2);
-	if (n == 2) {
-		CHECK_INT(d[0].attempt_id, ==, a2);
-		CHECK(!d[0].approve);
-		CHECK_INT(d[1].attempt_id, ==, a1);
-		CHECK(d[1].approve);
-		CHECK_STR(d[1].actor, "cli");
-	}
-	st_decisions_free(d, n);
-	CHECK_INT(st_decisions_take(s, &d, &n), ==, 0); /* taken once */
-	CHECK_INT(n, ==, 0);
-	st_decisions_free(d, n);
-	s = st_close(s);
-}
-
 TEST(test_cleanup)
 {
 	char path[PATH_MAX];
@@ -907,7 +874,6 @@ TEST(test_cleanup)
 	CHECK_INT(st_attempt_transition(s, at_old, AT_FAILED, "x", T0 + 10), ==, 0);
 	c.attempt_id = at_old;
 	CHECK_INT(st_command_add(s, &c), ==, 0);
-	CHECK_INT(st_decision_add(s, at_old, true, "cli", T0), ==, 0);
 	CHECK_INT(st_attempt_add(s, old_inc, AT_AWAITING_APPROVAL, NULL, T0, false, &at_pending),
 		  ==, 0);
 	CHECK_INT(st_attempt_add(s, new_inc, AT_HEALED, NULL, T0 + 2000, false, &at_new), ==, 0);
@@ -923,7 +889,6 @@ TEST(test_cleanup)
 	CHECK_INT(raw_int(path, "SELECT count(*) FROM attempts"), ==, 2);
 	CHECK_INT(raw_int(path, "SELECT count(*) FROM attempts WHERE state = 'failed'"), ==, 0);
 	CHECK_INT(raw_int(path, "SELECT count(*) FROM commands"), ==, 0);
-	CHECK_INT(raw_int(path, "SELECT count(*) FROM decisions"), ==, 0);
 	CHECK_INT(raw_int(path, "SELECT count(*) FROM transitions WHERE to_state = 'failed'"), ==,
 		  0);
 	/* The old incident keeps its pending attempt; the orphan is gone, the recent one stays. */
@@ -1238,7 +1203,6 @@ int main(void)
 	RUN(test_concurrent_reader);
 	RUN(test_escalations);
 	RUN(test_flags);
-	RUN(test_decisions);
 	RUN(test_cleanup);
 	RUN(test_history_json);
 	RUN(test_statistics_json);
