@@ -719,7 +719,7 @@ static const char *command_result(const ExResult *res, bool refused)
 static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, bool refused,
 			   const char *reason)
 {
-	_cleanup_free_ char *clean = NULL, *redacted = NULL;
+	_cleanup_free_ char *clean = NULL, *redacted = NULL, *noted = NULL;
 	StCommand sc = {
 		.attempt_id = a->id,
 		.index = (unsigned)a->next_cmd,
@@ -742,6 +742,30 @@ static void record_command(Attempt *a, const WlCommand *c, const ExResult *res, 
 			sc.output = redacted;
 		else
 			sc.output = "(output withheld: it could not be redacted)";
+	}
+	/*
+	 * What the whitelist asked for and did not get is on record, not only
+	 * in the log: limits with no cgroup controllers to enforce them, and
+	 * processes a command left behind (killed with its cgroup).
+	 */
+	if (res &&
+	    ((!res->limits_applied && (c->memory_max || c->tasks_max)) || res->leftovers_killed)) {
+		const char *limits = !res->limits_applied && (c->memory_max || c->tasks_max)
+					     ? "ran without its memory_max/tasks_max (no cgroup "
+					       "controllers for commands here)"
+					     : NULL;
+		const char *left = res->leftovers_killed
+					   ? "left processes behind, killed with its cgroup"
+					   : NULL;
+
+		if (asprintf(&noted, "%s%s%s%s%s", reason ? reason : "", reason ? "; " : "",
+			     limits ? limits : "", limits && left ? "; " : "",
+			     left ? left : "") >= 0)
+			sc.reason = noted;
+		else
+			noted = NULL;
+		log_msg(LOG_WARNING, "attempt %lld: %s %s", (long long)a->id, c->action,
+			noted ? noted : "ran with notes");
 	}
 	metrics_add(a->d->metrics, M_COMMANDS, 1, c->action, command_result(res, refused));
 	if (st_command_add(a->d->store, &sc) < 0)

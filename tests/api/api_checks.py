@@ -236,6 +236,9 @@ res = j and j.get("healing_result") or {}
 check("heal?wait answers with the finished attempt", st == 200 and res.get("status") == "healed"
       and res.get("provider") == "rules", (st, j))
 check("the fix ran", os.path.exists(tmp + "/thing"))
+# No cgroup for commands in this test: the limit the whitelist asked for could not hold.
+check("a limit that could not be applied is on record",
+      "memory_max" in ((res.get("actions") or [{}])[0].get("reason") or ""), res.get("actions"))
 check("manual incident recorded as manual",
       db("SELECT source, unit FROM incidents WHERE message = 'thing broke via api'")
       == [("manual", "demo.service")])

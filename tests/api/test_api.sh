@@ -15,6 +15,7 @@ exec = /usr/bin/touch $tmp/thing
 require = command /usr/bin/test ! -e $tmp/thing
 verify = command /usr/bin/test -e $tmp/thing
 timeout = 5s
+memory_max = 64M
 
 [action note]
 description = write a note
