@@ -548,7 +548,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	return q->route->handler(q);
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap)
+_printf_(2, 0) static void on_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 
