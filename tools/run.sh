@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make run`: the daemon on embedded defaults (the shipped whitelist and
-# offline rules built in), with its state in a folder of this tree
+# `make run`: the daemon on embedded defaults (the shipped whitelist, copied
+# into the state folder so that it can be edited, and the offline rules
+# built in), with its state in a folder of this tree
 # (build/demo/state) instead of /var/lib/healer, and its API on
 # 127.0.0.1:8099 (HEALER_API_LISTEN overrides). It follows the system
 # journal; where no journald runs (a container, a build machine), it starts
@@ -41,8 +42,13 @@ if [ "${2:-}" = --inside ]; then
 fi
 
 mkdir -p "$state"
-env "${source_args[@]}" HEALER_HEALER_STATE_DIR="$state" HEALER_API_LISTEN="$listen" \
-	"$bin" run --check >/dev/null || exit 1
+# The shipped whitelist, as a file of this run, so that the dashboard's editor
+# and `healer whitelist put` have something to edit (the built-in copy is read-only).
+wl=$state/whitelist.conf
+[ -e "$wl" ] || install -m 0644 examples/whitelist.conf "$wl" || exit 1
+run_env=("${source_args[@]}" HEALER_HEALER_STATE_DIR="$state" HEALER_API_LISTEN="$listen"
+	HEALER_HEALER_WHITELIST="$wl")
+env "${run_env[@]}" "$bin" run --check >/dev/null || exit 1
 cat >&2 <<EOF
 healer: state in $state; Ctrl-C stops everything this started
 healer: dashboard at http://$listen/ ; the API token is in $state/api.token (made at first start)
@@ -51,9 +57,10 @@ healer: inject a test error and watch it handled (or on the dashboard):
     -d '{"service":"demo","message":"Main process exited, code=killed, status=9/KILL"}' \\
     http://$listen/api/test/inject-error
   curl -H "Authorization: Bearer \$(cat $state/api.token)" http://$listen/api/auto-healer/history
+healer: the CLI talks to this run with: HEALER_HEALER_STATE_DIR=$state HEALER_API_LISTEN=$listen $bin history
 EOF
 # Not exec: the trap above stops the private journald once the daemon is gone.
-env "${source_args[@]}" HEALER_HEALER_STATE_DIR="$state" HEALER_API_LISTEN="$listen" "$bin" run &
+env "${run_env[@]}" "$bin" run &
 hpid=$!
 trap 'kill -TERM "$hpid" 2>/dev/null' INT TERM
 wait "$hpid"

@@ -53,6 +53,11 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 check "the injected error was handled to the end ($st)" test -n "$st" -a "$st" != detected -a "$st" != analyzing
+wsrc=$(curl -s -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/api/whitelist" | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])' 2>/dev/null)
+check "the shipped whitelist, as a file the editor can change ($wsrc)" test "$wsrc" = "$tmp/state/whitelist.conf"
+cli=$(HEALER_HEALER_STATE_DIR=$tmp/state HEALER_API_LISTEN=127.0.0.1:$port "$bin" history --json 2>/dev/null |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))' 2>/dev/null)
+check "the CLI line it prints reaches this run ($cli attempts)" test "${cli:-0}" -ge 1
 # Ctrl-C: the terminal sends SIGINT to the whole process group.
 kill -INT -- -"$rpid"
 for _ in $(seq 200); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
