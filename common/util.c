@@ -331,3 +331,25 @@ bool util_json_has_nul_escape(const char *s, size_t n)
 	}
 	return false;
 }
+
+int util_buf_append(char **buf, size_t *len, size_t *cap, size_t max, const void *p, size_t n)
+{
+	if (n > max || *len > max - n)
+		return -E2BIG;
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *b;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		b = realloc(*buf, c);
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}

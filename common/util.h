@@ -136,6 +136,13 @@ struct stat;
  */
 const char *util_foreign_writer(int fd, const char *path, const struct stat *st);
 
+/*
+ * Appends n bytes of p to a growing, NUL-terminated buffer (*buf of *len
+ * bytes in *cap), never past max bytes: 0, -E2BIG (nothing appended) or
+ * -ENOMEM. Response bodies read by curl grow this way.
+ */
+int util_buf_append(char **buf, size_t *len, size_t *cap, size_t max, const void *p, size_t n);
+
 /* snprintf that never overflows and reports truncation as -ENOBUFS. */
 int util_snprintf(char *buf, size_t len, const char *fmt, ...) _printf_(3, 4);
 

@@ -261,27 +261,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata)
 {
 	LlmHttpCall *c = userdata;
 	size_t n = size * nmemb;
+	int r = util_buf_append(&c->buf, &c->len, &c->cap, c->max, p, n);
 
-	if (c->len + n > c->max) {
+	if (r == -E2BIG)
 		c->too_big = true;
-		return 0; /* aborts the transfer */
-	}
-	if (c->len + n + 1 > c->cap) {
-		size_t ncap = c->cap ? c->cap : 16384;
-		char *nb;
-
-		while (ncap < c->len + n + 1)
-			ncap *= 2;
-		nb = realloc(c->buf, ncap);
-		if (!nb)
-			return 0;
-		c->buf = nb;
-		c->cap = ncap;
-	}
-	memcpy(c->buf + c->len, p, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
-	return n;
+	return r < 0 ? 0 : n; /* 0 aborts the transfer */
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)

@@ -167,26 +167,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 	Sink *s = userdata;
 	size_t add = size * n;
 
-	if (add > REPLY_MAX - s->len) {
-		s->over = true;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	if (s->len + add + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		char *b;
+	int r = util_buf_append(&s->buf, &s->len, &s->cap, REPLY_MAX, p, add);
 
-		while (cap < s->len + add + 1)
-			cap *= 2;
-		b = realloc(s->buf, cap);
-		if (!b)
-			return 0;
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, add);
-	s->len += add;
-	s->buf[s->len] = '\0';
-	return add;
+	if (r == -E2BIG)
+		s->over = true;
+	return r < 0 ? 0 : add; /* 0: curl stops with CURLE_WRITE_ERROR */
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *userdata)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "metrics_text.h"
 #include "fake_llm.h"
 #include "healer/daemon-internal.h"
 
@@ -142,23 +143,6 @@ static int64_t submit(Daemon *d, const char *message, bool injected)
 	CHECK_INT(daemon_submit(d, &rep, &incident, &attempt, why, sizeof why), ==, 0);
 	return attempt;
 }
-
-/* The value of the sample line that begins with prefix (name and labels), or NaN. */
-static double sample(const char *text, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, prefix, pl) == 0 && p[pl] == ' ')
-			return strtod(p + pl + 1, NULL);
-	return NAN;
-}
-
-#define CHECK_SAMPLE(text, prefix, want)                                            \
-	do {                                                                        \
-		double _got = sample((text), (prefix)), _want = (want);             \
-		CHECK_(_got == _want, "%s: %.17g vs %.17g", (prefix), _got, _want); \
-	} while (0)
 
 static char *render(Daemon *d)
 {

@@ -161,6 +161,26 @@ TEST(test_foreign_writer)
 	}
 }
 
+TEST(test_buf_append)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	CHECK_INT(util_buf_append(&buf, &len, &cap, 10, "hello", 5), ==, 0);
+	CHECK(buf && len == 5 && strcmp(buf, "hello") == 0 && cap >= 6);
+	CHECK_INT(util_buf_append(&buf, &len, &cap, 10, "world", 5), ==, 0); /* exactly max */
+	CHECK(len == 10 && strcmp(buf, "helloworld") == 0);
+	CHECK_INT(util_buf_append(&buf, &len, &cap, 10, "!", 1), ==, -E2BIG); /* nothing added */
+	CHECK(len == 10 && strcmp(buf, "helloworld") == 0);
+	CHECK_INT(util_buf_append(&buf, &len, &cap, SIZE_MAX, "x", SIZE_MAX), ==, -E2BIG);
+	free(buf);
+	buf = NULL, len = 0, cap = 0;
+	for (int i = 0; i < 10000; i++) /* grows past its first 4 KiB */
+		CHECK_INT(util_buf_append(&buf, &len, &cap, 1 << 20, "abc", 3), ==, 0);
+	CHECK(len == 30000 && cap >= 30001 && buf[29999] == 'c' && buf[30000] == '\0');
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_timespan);
@@ -168,5 +188,6 @@ int main(void)
 	RUN(test_read_file);
 	RUN(test_json_nul_escape);
 	RUN(test_foreign_writer);
+	RUN(test_buf_append);
 	return harness_finish();
 }
