@@ -206,7 +206,26 @@ json_check 'j["provider"].startswith("rules (offline") and j["replay"]["outcomes
 sql "$tmp/b2.db" 'all(a["provider"] in (None, "rules") for a in A)'
 [ ! -e "$tmp/ran" ] && [ ! -e "$tmp/checked" ] && ok || bad "a command or a check ran in a replay"
 
-# ---- 4. the record is never written over ----
+# ---- 4. --provider asks the configured model, once per analysis ----
+
+python3 "$top/tests/llm/fake_llm.py" --port-file "$tmp/llm.port" --log "$tmp/llm.log" \
+	>"$tmp/llm.out" 2>&1 &
+llmpid=$!
+cli_on_exit='kill $llmpid 2>/dev/null; wait $llmpid 2>/dev/null'
+for _ in $(seq 250); do [ -s "$tmp/llm.port" ] && break; sleep 0.02; done
+port=$(cat "$tmp/llm.port" 2>/dev/null)
+sed "s#^provider = rules#provider = openai\nbase_url = http://127.0.0.1:$port/v1\nmodel = good#" \
+	"$tmp/shipped.conf" >"$tmp/model.conf"
+expect_rc 0 "$bin" replay --directory "$tmp/a" -c "$tmp/model.conf" --out "$tmp/m.db" --json --provider
+json_check 'j["provider"].startswith("openai, model good") and j["replay"]["analyses"] == 8'
+# The model proposes restarting nginx for every error: for sshd and app that is not
+# the evidence's unit, and the whitelist refuses it.
+json_check 'j["replay"]["outcomes"] == {"would_run": 6, "policy": 5, "whitelist": 2}'
+json_check 'j["replay"]["refusals"] == {"max_attempts": 4, "act_on": 1, "evidence": 2}'
+sql "$tmp/m.db" 'all(a["provider"] == "openai" for a in A if a["provider"])'
+[ "$(grep -c . "$tmp/llm.log")" -eq 8 ] && ok || bad "the model was asked $(grep -c . "$tmp/llm.log") times, not 8"
+
+# ---- 5. the record is never written over ----
 
 printf 'precious' >"$tmp/keep.db"
 expect_rc 1 "$bin" replay --directory "$tmp/a" -c "$tmp/shipped.conf" --out "$tmp/keep.db"
