@@ -48,7 +48,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency bench-replay
 
 all: $(BUILD)/healer
 
@@ -119,7 +119,7 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact bench-latency bench-api
+bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-replay
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -144,6 +144,11 @@ bench-api: deps
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all
 	python3 bench/analyze.py build/healer
+
+# healer replay over the 1,000,000-entry bench journal, beside journalctl reading it.
+bench-replay: deps
+	$(MAKE) SANITIZE=0 all
+	python3 bench/replay.py build/healer
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=60` runs each target.
 # The library is compiled once with coverage hooks, then linked into each.

@@ -10,24 +10,11 @@ import json, os, resource, statistics, subprocess, sys, time
 healer = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/healer")
 n = int(os.environ.get("BENCH_ENTRIES", "1000000"))
 rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-work = os.path.join(top, "build", "bench", f"journal-{n}")
-os.makedirs(work, exist_ok=True)
+sys.dont_write_bytecode = True  # nothing written into the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from journal_files import journal_files  # noqa: E402
 
-files = sorted(os.path.join(work, f) for f in os.listdir(work) if f.endswith(".journal"))
-if not files:
-    print(f"bench: writing {n} entries with systemd-journal-remote (about {n // 20000 + 1} s)...",
-          flush=True)
-    export = os.path.join(work, "in.export")
-    with open(export, "wb") as out:
-        subprocess.run([sys.executable, os.path.join(top, "bench", "gen-journal.py"), str(n)],
-                       stdout=out, check=True)
-    subprocess.run(["/lib/systemd/systemd-journal-remote", "-o",
-                    os.path.join(work, "bench.journal"), export],
-                   check=True, stderr=subprocess.DEVNULL)
-    os.unlink(export)
-    files = sorted(os.path.join(work, f) for f in os.listdir(work) if f.endswith(".journal"))
-
+work, files = journal_files(n)
 fargs = [f"--file={f}" for f in files]
 cmds = {
     "healer": [healer, "journal", "scan", *fargs, "--all", "--json"],

@@ -108,6 +108,108 @@ int util_parse_timespan(const char *s, uint64_t *ret_usec)
 	return 0;
 }
 
+/* Exactly n digits at *p (advanced past them) into *ret; false otherwise. */
+static bool fixed_digits(const char **p, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*ret = v;
+	return true;
+}
+
+/* ".ffffff" (1 to 6 digits) into microseconds; nothing there is 0. */
+static bool fraction_usec(const char **p, uint64_t *ret)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	*ret = 0;
+	if (**p != '.')
+		return true;
+	(*p)++;
+	while (isdigit((unsigned char)**p) && n < 6) {
+		v = v * 10 + (uint64_t)(**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (n == 0 || isdigit((unsigned char)**p))
+		return false;
+	while (n++ < 6)
+		v *= 10;
+	*ret = v;
+	return true;
+}
+
+static int parse_epoch(const char *p, uint64_t *ret_usec)
+{
+	uint64_t sec = 0, frac;
+	size_t digits = 0;
+
+	while (isdigit((unsigned char)*p)) {
+		if (sec > (UINT64_MAX / USEC_PER_SEC - 10) / 10)
+			return -ERANGE;
+		sec = sec * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (digits == 0 || !fraction_usec(&p, &frac) || *p)
+		return -EINVAL;
+	*ret_usec = sec * USEC_PER_SEC + frac;
+	return 0;
+}
+
+int util_parse_timestamp(const char *s, uint64_t *ret_usec)
+{
+	struct tm tm = {0}, want;
+	const char *p = s;
+	uint64_t frac = 0;
+	bool utc = false;
+	time_t t;
+
+	if (!s)
+		return -EINVAL;
+	if (*p == '@')
+		return parse_epoch(p + 1, ret_usec);
+	if (!fixed_digits(&p, 4, &tm.tm_year) || *p++ != '-' || !fixed_digits(&p, 2, &tm.tm_mon) ||
+	    *p++ != '-' || !fixed_digits(&p, 2, &tm.tm_mday))
+		return -EINVAL;
+	if (*p == ' ' || *p == 'T') {
+		if (strcmp(p, " UTC") != 0) {
+			p++;
+			if (!fixed_digits(&p, 2, &tm.tm_hour) || *p++ != ':' ||
+			    !fixed_digits(&p, 2, &tm.tm_min))
+				return -EINVAL;
+			if (*p == ':' && (p++, !fixed_digits(&p, 2, &tm.tm_sec)))
+				return -EINVAL;
+			if (!fraction_usec(&p, &frac))
+				return -EINVAL;
+		}
+	}
+	if (strcmp(p, " UTC") == 0 || strcmp(p, "Z") == 0)
+		utc = true;
+	else if (*p)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_isdst = -1;
+	want = tm;
+	t = utc ? timegm(&tm) : mktime(&tm);
+	/* A date that does not exist (February 30th, 25:00) comes back moved: refused. */
+	if (t == (time_t)-1 || tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
+	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
+	    tm.tm_sec != want.tm_sec)
+		return -EINVAL;
+	if (t < 0)
+		return -ERANGE;
+	*ret_usec = (uint64_t)t * USEC_PER_SEC + frac;
+	return 0;
+}
+
 void util_format_timespan(uint64_t usec, char *buf, size_t len)
 {
 	static const struct {

@@ -105,6 +105,16 @@ int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
  */
 int util_parse_timespan(const char *s, uint64_t *ret_usec);
 
+/*
+ * Parses an absolute time as journalctl --since/--until takes it:
+ * "YYYY-MM-DD", "YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM:SS[.ffffff]" ('T'
+ * may stand for the space), in local time, or in UTC when followed by
+ * " UTC" or "Z"; or "@SECONDS[.ffffff]" since the epoch. Relative words
+ * ("today", "-1h") are refused. Returns 0 with microseconds since the
+ * epoch, -EINVAL or -ERANGE.
+ */
+int util_parse_timestamp(const char *s, uint64_t *ret_usec);
+
 /* Formats microseconds as the shortest exact span ("30s", "1h", "1min 30s"). */
 void util_format_timespan(uint64_t usec, char *buf, size_t len);
 

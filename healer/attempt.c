@@ -21,6 +21,8 @@
 
 static void run_command(Attempt *a);
 static void start_verifying(Attempt *a);
+static bool plan_may_run(Attempt *a, char *why, size_t len);
+static void charge_plan(Attempt *a);
 
 static const Config *cfg(const Attempt *a)
 {
@@ -118,7 +120,7 @@ Attempt *attempt_free(Attempt *a)
 
 int attempt_transition(Attempt *a, AttemptState to, const char *reason)
 {
-	int r = st_attempt_transition(a->d->store, a->id, to, reason, daemon_now());
+	int r = st_attempt_transition(a->d->store, a->id, to, reason, daemon_now(a->d));
 
 	if (r < 0)
 		log_errno(LOG_ERR, r, "attempt %lld: failed to store %s -> %s: %m",
@@ -152,7 +154,7 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 {
 	Daemon *d = a->d;
 	char reason[REASON_MAX];
-	uint64_t now = daemon_now();
+	uint64_t now = daemon_now(a->d);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -177,6 +179,7 @@ void attempt_finish(Attempt *a, AttemptState to, const char *fmt, ...)
 	}
 	(void)attempt_transition(a, to, reason);
 	metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(to), NULL);
+	replay_attempt_ended(d, a->outcome ? a->outcome : at_state_name(to), a->refusal);
 	/* From the incident's first line to the verified fix. */
 	if (to == AT_HEALED && a->entry_usec && now > a->entry_usec)
 		metrics_observe(d->metrics, M_TIME_TO_HEAL,
@@ -296,15 +299,19 @@ static void on_analysis(Analysis *an, void *userdata)
 	 */
 	if (!a->plan->accepted && x->reply) {
 		count_rejection(a, plan_refusal_kind(a->plan));
+		a->outcome = REPLAY_WHITELIST;
+		a->refusal = plan_refusal_kind(a->plan);
 		attempt_finish(a, AT_REJECTED, "the whitelist refused the plan: %s",
 			       a->plan->reason);
 		return;
 	}
 	if (!a->plan->accepted) {
+		a->outcome = REPLAY_NO_PLAN;
 		attempt_finish(a, AT_SKIPPED, "no plan: %s", a->plan->reason);
 		return;
 	}
 	if (a->plan->n_commands == 0) {
+		a->outcome = REPLAY_NO_COMMANDS;
 		attempt_finish(a, AT_SKIPPED, "%s proposes no commands",
 			       a->provider ? a->provider : "the analysis");
 		return;
@@ -327,6 +334,7 @@ void attempt_analyze(Attempt *a)
 		return;
 	}
 	(void)attempt_transition(a, AT_ANALYZING, "looking for a plan");
+	a->d->tally.analyses++;
 	if (reuse_knowledge(a)) {
 		analysis_over(a);
 		proceed_with_plan(a);
@@ -468,6 +476,17 @@ static void gate_start(Attempt *a)
 	char why[REASON_MAX];
 	int r;
 
+	/*
+	 * A replay asks nothing of this host (it is not the host the journal
+	 * came from, and a check may run a command): every require and the
+	 * unit's properties pass as not judged offline, and record_dry_run()
+	 * says so. The whitelist's own rules (patterns, roots, protected
+	 * names) were applied when the plan was vetted.
+	 */
+	if (daemon_replaying(a->d)) {
+		gate_cb_for(a)(a, true, NULL);
+		return;
+	}
 	if (c->n_requires == 0) {
 		gate_unit(a);
 		return;
@@ -483,13 +502,56 @@ static void gate_start(Attempt *a)
 
 /* ---- approval and dry run: every gate first ---- */
 
+/*
+ * What a replay could not judge of command c: its requires and, for a
+ * unit, the unit's own properties (RefuseManualStart, failure actions),
+ * each counted once. NULL when nothing (or out of memory: the count stays).
+ */
+static char *not_judged(Attempt *a, const WlCommand *c)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t k = 0; k < c->n_requires; k++) {
+		replay_count(&a->d->tally.not_judged, wl_check_kind_name(c->requires[k].kind));
+		fprintf(f, "%s'%s'", k ? ", " : "", c->requires[k].text);
+	}
+	if (c->unit) {
+		replay_count(&a->d->tally.not_judged, "unit-properties");
+		fprintf(f, "%sthe properties of %s", c->n_requires ? ", " : "", c->unit);
+	}
+	if (fclose(f) != 0 || len == 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 static void record_dry_run(Attempt *a)
 {
-	char summary[REASON_MAX] = "";
+	char summary[REASON_MAX] = "", why[REASON_MAX];
 	size_t l = 0;
 
+	/*
+	 * Policy as when the first command starts: each action's cooldown and
+	 * the hourly budget. A plan that would have run is charged as one that
+	 * ran, so that a dry run (and a replay) meets the refusals a live run
+	 * would have met after it.
+	 */
+	if (!plan_may_run(a, why, sizeof why)) {
+		a->outcome = REPLAY_POLICY;
+		a->refusal = pol_refusal_kind(a->d->policy);
+		attempt_finish(a, AT_SKIPPED, "dry run: nothing would have run: %s", why);
+		return;
+	}
+	charge_plan(a);
 	for (size_t i = 0; i < a->plan->n_commands; i++) {
 		const WlCommand *c = a->plan->commands[i];
+		_cleanup_free_ char *nj = daemon_replaying(a->d) ? not_judged(a, c) : NULL;
+		_cleanup_free_ char *reason = NULL;
 		StCommand sc = {
 			.attempt_id = a->id,
 			.index = (unsigned)i,
@@ -502,11 +564,18 @@ static void record_dry_run(Attempt *a)
 			.dry_run = true,
 		};
 
+		if (nj && asprintf(&reason, "dry run: not run; not judged offline: %s", nj) >= 0)
+			sc.reason = reason;
+		else
+			reason = NULL;
 		(void)st_command_add(a->d->store, &sc);
 		if (l < sizeof summary)
-			l += (size_t)snprintf(summary + l, sizeof summary - l, "%s%s",
-					      i ? "; " : "", c->action);
+			l += (size_t)snprintf(summary + l, sizeof summary - l, "%s%s%s%s%s",
+					      i ? "; " : "", c->action,
+					      nj ? " (not judged offline: " : "", nj ? nj : "",
+					      nj ? ")" : "");
 	}
+	a->outcome = REPLAY_WOULD_RUN;
 	attempt_finish(a, AT_SKIPPED, "dry run: would have run %s", summary);
 }
 
@@ -642,8 +711,8 @@ static bool plan_may_run(Attempt *a, char *why, size_t len)
 	for (size_t i = 0; i < a->plan->n_commands; i++) {
 		const WlCommand *c = a->plan->commands[i];
 
-		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit, daemon_now(),
-				 why, len))
+		if (!pol_may_run(a->d->policy, c->action, c->cooldown_usec, c->unit,
+				 daemon_now(a->d), why, len))
 			return false;
 	}
 	return true;
@@ -658,7 +727,7 @@ static void charge_plan(Attempt *a)
 	for (size_t i = 0; i < a->plan->n_commands && n < ELEMENTSOF(actions); i++)
 		actions[n++] =
 			(PolAction){a->plan->commands[i]->action, a->plan->commands[i]->unit};
-	pol_heal_charged(a->d->policy, actions, n, daemon_now());
+	pol_heal_charged(a->d->policy, actions, n, daemon_now(a->d));
 }
 
 static void start_executing(Attempt *a)
@@ -819,6 +888,14 @@ static void spawn_command(Attempt *a)
 	char *const *argv = c->argv;
 	char why[REASON_MAX];
 	int r = 0;
+
+	/* Dry run is forced in a replay and records instead: reaching here is a bug, refused. */
+	if (daemon_replaying(a->d)) {
+		record_command(a, c, NULL, true, "a replay runs nothing");
+		attempt_finish(a, AT_FAILED, "a replay runs nothing (refused at command %zu)",
+			       a->next_cmd + 1);
+		return;
+	}
 
 	/*
 	 * The budget and the cooldowns are charged when the first command
@@ -1028,7 +1105,7 @@ static void start_verifying(Attempt *a)
 	char span[64], why[128];
 	int r;
 
-	a->done_realtime = daemon_now();
+	a->done_realtime = daemon_now(a->d);
 	a->done_mono = daemon_mono();
 	util_format_timespan(cfg(a)->settle_usec, span, sizeof span);
 	(void)util_snprintf(why, sizeof why, "the plan ran; settling for %s", span);
@@ -1050,7 +1127,8 @@ void attempt_decide(Attempt *a, bool approve, const char *actor)
 	char detail[128];
 
 	(void)util_snprintf(detail, sizeof detail, "attempt %lld", (long long)a->id);
-	(void)st_audit(a->d->store, actor, approve ? "approve" : "reject", detail, daemon_now());
+	(void)st_audit(a->d->store, actor, approve ? "approve" : "reject", detail,
+		       daemon_now(a->d));
 	if (a->state != AT_AWAITING_APPROVAL) {
 		log_msg(LOG_WARNING, "attempt %lld: %s by %s ignored: it is %s", (long long)a->id,
 			approve ? "approval" : "rejection", actor, at_state_name(a->state));
@@ -1071,7 +1149,7 @@ int attempt_resume_approval(Daemon *d, const StAttempt *sa)
 {
 	StIncident in = {.fingerprint = sa->fingerprint, .unit = sa->unit};
 	WlVetOptions vo = {.evidence_unit = sa->unit};
-	uint64_t now = daemon_now(), end;
+	uint64_t now = daemon_now(d), end;
 	Attempt *a = attempt_new(d, sa->id, sa->incident_id, &in);
 
 	if (!a)

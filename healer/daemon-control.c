@@ -200,8 +200,8 @@ static int open_report(Daemon *d, const char *service, const char *message, int 
 		.source_class = pol_source_name(unit ? POL_SOURCE_SERVICE : POL_SOURCE_UNITLESS),
 		.priority = priority,
 		.message = clean,
-		.first_seen_usec = ts ? ts : daemon_now(),
-		.last_seen_usec = ts ? ts : daemon_now(),
+		.first_seen_usec = ts ? ts : daemon_now(d),
+		.last_seen_usec = ts ? ts : daemon_now(d),
 		.count = 1,
 	};
 	return daemon_open_incident(d, &in, unit ? POL_SOURCE_SERVICE : POL_SOURCE_UNITLESS, true,
@@ -543,11 +543,11 @@ int daemon_decide(Daemon *d, int64_t attempt_id, bool approve, const char *actor
 
 int daemon_set_enabled(Daemon *d, bool enabled, const char *actor)
 {
-	int r = st_flag_set(d->store, "enabled", enabled, daemon_now());
+	int r = st_flag_set(d->store, "enabled", enabled, daemon_now(d));
 
 	if (r < 0)
 		return r;
-	(void)st_audit(d->store, actor, enabled ? "enable" : "disable", NULL, daemon_now());
+	(void)st_audit(d->store, actor, enabled ? "enable" : "disable", NULL, daemon_now(d));
 	d->enabled_override = enabled;
 	daemon_apply_policy(d);
 	log_msg(LOG_NOTICE, "Automatic healing %s by %s", enabled ? "enabled" : "disabled", actor);
@@ -704,7 +704,7 @@ int daemon_whitelist_put(Daemon *d, const char *text, size_t len, const char *if
 	if (!*ret_etag)
 		return -ENOMEM;
 	if (asprintf(&detail, "%s: %s -> %s (%zu bytes)", path, old_etag, *ret_etag, len) >= 0)
-		(void)st_audit(d->store, actor, "whitelist", detail, daemon_now());
+		(void)st_audit(d->store, actor, "whitelist", detail, daemon_now(d));
 	log_msg(LOG_NOTICE, "Whitelist %s replaced by %s", path, actor);
 	return 0;
 }

@@ -25,6 +25,29 @@
 
 typedef struct Attempt Attempt;
 
+/* A replay's counts by a fixed word (outcome, refusal kind, check kind): names are static. */
+#define REPLAY_KINDS_MAX 32
+typedef struct ReplayCounts {
+	const char *name[REPLAY_KINDS_MAX];
+	uint64_t n[REPLAY_KINDS_MAX];
+	size_t len;
+} ReplayCounts;
+
+typedef struct ReplayTally {
+	ReplayCounts outcomes;	 /* how each attempt ended (REPLAY_* or a state's name) */
+	ReplayCounts refusals;	 /* policy's refusal kinds, REJECT_WHITELIST, REJECT_EVIDENCE */
+	ReplayCounts not_judged; /* check kinds, and "unit-properties" */
+	uint64_t analyses;	 /* analyses started, the knowledge's included */
+	uint64_t first_usec, last_usec;
+} ReplayTally;
+
+/* How a replayed attempt ended, beyond its state. */
+#define REPLAY_WOULD_RUN   "would_run"
+#define REPLAY_POLICY	   "policy"
+#define REPLAY_WHITELIST   "whitelist"
+#define REPLAY_NO_PLAN	   "no_plan"
+#define REPLAY_NO_COMMANDS "no_commands"
+
 /* An open incident: lines with its fingerprint fold into it for dedupe_window. */
 typedef struct Tracked {
 	uint64_t fingerprint;
@@ -69,6 +92,8 @@ struct Attempt {
 	uint64_t done_mono;
 	bool recurred;
 	bool acting; /* holds its unit (executing or verifying) */
+	/* How it ended, in a replay's fixed words (static strings; NULL: its state's name). */
+	const char *outcome, *refusal;
 };
 
 struct Daemon {
@@ -111,9 +136,17 @@ struct Daemon {
 	int enabled_override;  /* the API's enable/disable (kept in the store), -1: the config's */
 	DaemonWaiter *waiters; /* the API's injections and waits */
 	Metrics *metrics;      /* healer_* for GET /metrics: counted here, rendered by the API */
+
+	/* healer replay (opts.replay, a copy in replay_opts): see daemon.h. */
+	DaemonReplay replay_opts;
+	uint64_t clock;	     /* the simulated realtime clock: the newest entry read */
+	bool replay_ended;   /* the follower read its last entry */
+	bool replay_created; /* it created replay_opts.out (removed if it cannot start) */
+	ReplayTally tally;
 };
 
-uint64_t daemon_now(void); /* realtime µs */
+/* Realtime µs: the clock, or in a replay the simulated one. */
+uint64_t daemon_now(const Daemon *d);
 uint64_t daemon_mono(void);
 
 /* The policy configuration from the settings. */
@@ -182,3 +215,17 @@ bool attempt_stop(Attempt *a);
 void attempt_unit_free(Attempt *a);
 /* Moves the attempt to a non-final state, stored with its reason. */
 int attempt_transition(Attempt *a, AttemptState to, const char *reason);
+
+/* daemon-replay.c: a replay's bookkeeping (no-ops for the live daemon). */
+static inline bool daemon_replaying(const Daemon *d)
+{
+	return d->opts.replay != NULL;
+}
+/* Counts one under name (static) in c; past REPLAY_KINDS_MAX names, under "other". */
+void replay_count(ReplayCounts *c, const char *name);
+/* An attempt (id) ended with this outcome and refusal kind (NULL: none). */
+void replay_attempt_ended(Daemon *d, const char *outcome, const char *refusal);
+/* The replay read the journal's last entry: the loop ends once no attempt is live. */
+void replay_at_end(void *userdata);
+/* After a batch or an attempt's end: reading holds while attempts are live. */
+void replay_pace(Daemon *d);

@@ -24,10 +24,12 @@
 
 #define CLEANUP_INTERVAL_USEC (6 * USEC_PER_HOUR)
 
-uint64_t daemon_now(void)
+uint64_t daemon_now(const Daemon *d)
 {
 	struct timespec ts;
 
+	if (daemon_replaying(d))
+		return d->clock;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
@@ -163,12 +165,13 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 
 	if (ret_attempt)
 		*ret_attempt = 0;
-	if (!pol_admit(d->policy, &pi, daemon_now(), why, sizeof why)) {
+	if (!pol_admit(d->policy, &pi, daemon_now(d), why, sizeof why)) {
 		metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_SKIPPED), NULL);
-		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(),
+		replay_attempt_ended(d, REPLAY_POLICY, pol_refusal_kind(d->policy));
+		return st_attempt_add(d->store, incident_id, AT_SKIPPED, why, daemon_now(d),
 				      dcfg(d)->dry_run, ret_attempt);
 	}
-	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(),
+	r = st_attempt_add(d->store, incident_id, AT_DETECTED, "a new incident", daemon_now(d),
 			   dcfg(d)->dry_run, &id);
 	if (r < 0)
 		return r;
@@ -177,10 +180,14 @@ static int open_attempt(Daemon *d, const StIncident *in, int64_t incident_id, Po
 		return -ENOMEM;
 	a->source = src;
 	a->vouched = vouched;
-	pol_attempt_started(d->policy, in->fingerprint, in->unit, daemon_now());
+	pol_attempt_started(d->policy, in->fingerprint, in->unit, daemon_now(d));
 	if (ret_attempt)
 		*ret_attempt = id;
-	return fresh_push(d, a);
+	r = fresh_push(d, a);
+	/* A replay decides the attempt at this entry's time, before the next entry is read. */
+	if (r >= 0 && daemon_replaying(d) && d->follower)
+		fl_end_batch(d->follower);
+	return r;
 }
 
 int daemon_open_incident(Daemon *d, const StIncident *in, PolSource src, bool vouched,
@@ -228,10 +235,21 @@ static bool record_budget(Daemon *d, PolSource src, uint64_t now)
 	return false;
 }
 
+/* A replay's clock: the newest entry read (the journal's order may step back a little). */
+static void replay_tick(Daemon *d, uint64_t realtime_usec)
+{
+	if (realtime_usec > d->clock)
+		d->clock = realtime_usec;
+	if (!d->tally.first_usec || realtime_usec < d->tally.first_usec)
+		d->tally.first_usec = realtime_usec;
+	if (realtime_usec > d->tally.last_usec)
+		d->tally.last_usec = realtime_usec;
+}
+
 static void on_entry(const JrEntry *e, void *userdata)
 {
 	Daemon *d = userdata;
-	uint64_t fp = jr_fingerprint(e->unit, e->identifier, e->message), now = daemon_now();
+	uint64_t fp = jr_fingerprint(e->unit, e->identifier, e->message), now;
 	PolSource src;
 	StIncident in;
 	Tracked *t;
@@ -240,6 +258,9 @@ static void on_entry(const JrEntry *e, void *userdata)
 
 	if (d->batch_error)
 		return;
+	if (daemon_replaying(d))
+		replay_tick(d, e->realtime_usec);
+	now = daemon_now(d);
 	d->lines++;
 	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
 	metrics_add(d->metrics, M_JOURNAL_ENTRIES, 1, NULL, NULL);
@@ -333,6 +354,7 @@ static int on_batch_end(const char *cursor, void *userdata)
 	}
 	daemon_enqueue_fresh(d);
 	daemon_waiters_batch_done(d);
+	replay_pace(d);
 	return 0;
 }
 
@@ -458,6 +480,7 @@ void daemon_attempt_gone(Daemon *d, Attempt *a)
 	}
 	if (unit)
 		wake_unit_waiters(d, unit);
+	replay_pace(d);
 }
 
 /* ---- escalations, reload, shutdown ---- */
@@ -470,7 +493,7 @@ void daemon_escalated(Daemon *d, uint64_t fingerprint, const char *unit, const c
 	StEscalation *n;
 	int64_t id;
 
-	if (st_escalation_add(d->store, fp, u, reason, daemon_now(), &id) < 0) {
+	if (st_escalation_add(d->store, fp, u, reason, daemon_now(d), &id) < 0) {
 		log_msg(LOG_ERR, "Failed to store an escalation: %s", st_errmsg(d->store));
 		return;
 	}
@@ -635,7 +658,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_cleanup(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Daemon *d = userdata;
-	uint64_t deleted = 0, now = daemon_now();
+	uint64_t deleted = 0, now = daemon_now(d);
 	int r;
 
 	r = st_cleanup(d->store, now > dcfg(d)->retention_usec ? now - dcfg(d)->retention_usec : 0,
@@ -674,7 +697,7 @@ static int recover(Daemon *d)
 		}
 		(void)util_snprintf(why, sizeof why, "Healer restarted while it was %s",
 				    at_state_name(v[i].state));
-		r = st_attempt_transition(d->store, v[i].id, AT_INTERRUPTED, why, daemon_now());
+		r = st_attempt_transition(d->store, v[i].id, AT_INTERRUPTED, why, daemon_now(d));
 		if (r >= 0)
 			metrics_add(d->metrics, M_ATTEMPTS, 1, at_state_name(AT_INTERRUPTED), NULL);
 	}
@@ -727,7 +750,7 @@ static void replay_charge(Daemon *d, const StAttempt *a)
 static int replay_policy(Daemon *d)
 {
 	const Config *c = dcfg(d);
-	uint64_t now = daemon_now(), span = c->attempt_window_usec;
+	uint64_t now = daemon_now(d), span = c->attempt_window_usec;
 	StAttempt *v = NULL;
 	StEscalation *e = NULL;
 	size_t n = 0, ne = 0;
@@ -786,6 +809,11 @@ static int open_journal(Daemon *d, JrReader **ret)
 		.max_priority = c->min_priority,
 	};
 
+	if (daemon_replaying(d)) {
+		o.source = JR_SOURCE_DIRECTORY;
+		o.directory = d->replay_opts.directory;
+		o.namespace_name = NULL;
+	}
 	return jr_open(&o, ret);
 }
 
@@ -803,6 +831,23 @@ static int start_follower(Daemon *d)
 	};
 	int r = open_journal(d, &reader);
 
+	if (daemon_replaying(d)) {
+		/* No injection is waited for, and the entries are read once, to the end. */
+		fo.own_entry = NULL;
+		fo.no_follow = true;
+		fo.since_usec = d->replay_opts.since_usec;
+		fo.until_usec = d->replay_opts.until_usec;
+		fo.at_end = replay_at_end;
+	}
+	if (r < 0 && daemon_replaying(d))
+		return log_errno(LOG_ERR, r, "Failed to open the journal folder %s: %m",
+				 d->replay_opts.directory);
+	if (r >= 0 && daemon_replaying(d) && jr_has_files(reader) <= 0) {
+		jr_free(reader);
+		return log_errno(LOG_ERR, -ENOENT,
+				 "%s holds no journal files (*.journal) this user may read",
+				 d->replay_opts.directory);
+	}
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "Failed to open the journal (%s%s%s): %m",
 				 c->source == JR_SOURCE_SYSTEM	    ? "system"
@@ -864,13 +909,18 @@ static int add_signals(Daemon *d)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigaddset(&ss, SIGUSR1);
+	/* A replay has no reload and no escalations to clear: a terminal's signals only. */
+	if (!daemon_replaying(d)) {
+		sigaddset(&ss, SIGHUP);
+		sigaddset(&ss, SIGUSR1);
+	}
 	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
 		return -errno;
 	r = sd_event_add_signal(d->event, NULL, SIGTERM, on_sigterm, d);
 	if (r >= 0)
 		r = sd_event_add_signal(d->event, NULL, SIGINT, on_sigterm, d);
+	if (r >= 0 && daemon_replaying(d))
+		return r;
 	if (r >= 0)
 		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
 	if (r >= 0)
@@ -888,6 +938,9 @@ static int add_timers(Daemon *d)
 		r = sd_event_source_set_enabled(d->kick, SD_EVENT_OFF);
 	if (r >= 0)
 		(void)sd_event_source_set_description(d->kick, "analysis-queue");
+	/* A replay's store is new, and its clock not the one retention counts in. */
+	if (r >= 0 && daemon_replaying(d))
+		return r;
 	if (r >= 0 && sd_watchdog_enabled(0, &wd) > 0 && wd > 0) {
 		r = sd_event_add_time_relative(d->event, &d->watchdog, CLOCK_MONOTONIC, wd / 2,
 					       wd / 20, on_watchdog, d);
@@ -915,6 +968,46 @@ static void harden_process(void)
 	(void)setrlimit(RLIMIT_CORE, &rl);
 }
 
+/*
+ * A replay's store: a new file, never one that exists (the live store
+ * above all). Created here with O_EXCL, so that two replays or a typo
+ * cannot write into a record they did not make.
+ */
+static int create_replay_store(Daemon *d, char **ret_errors)
+{
+	const char *path = d->replay_opts.out;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		int r = -errno;
+
+		if (asprintf(ret_errors, "%s: %s%s\n", path, strerror(-r),
+			     r == -EEXIST ? " (a replay writes a new file: remove it or name "
+					    "another with --out)"
+					  : "") < 0)
+			*ret_errors = NULL;
+		return r;
+	}
+	(void)close(fd);
+	d->replay_created = true;
+	return 0;
+}
+
+/* A replay that could not start leaves no file behind (only one it created). */
+static void remove_replay_store(Daemon *d)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+
+	d->store = st_close(d->store);
+	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s%s", d->replay_opts.out, suffixes[i]) >= 0)
+			(void)unlink(p);
+	}
+	d->replay_created = false;
+}
+
 static int open_parts(Daemon *d, char **ret_errors)
 {
 	_cleanup_free_ char *why = NULL, *dbpath = NULL;
@@ -922,11 +1015,20 @@ static int open_parts(Daemon *d, char **ret_errors)
 	int64_t flag;
 	int r;
 
-	r = make_state_dir(d);
-	if (r < 0)
-		return r;
-	if (asprintf(&dbpath, "%s/healer.db", d->state_dir) < 0)
-		return -ENOMEM;
+	if (daemon_replaying(d)) {
+		r = create_replay_store(d, ret_errors);
+		if (r < 0)
+			return r;
+		dbpath = strdup(d->replay_opts.out);
+		if (!dbpath)
+			return -ENOMEM;
+	} else {
+		r = make_state_dir(d);
+		if (r < 0)
+			return r;
+		if (asprintf(&dbpath, "%s/healer.db", d->state_dir) < 0)
+			return -ENOMEM;
+	}
 	r = st_open(dbpath, &d->store, &why);
 	if (r < 0) {
 		*ret_errors = why ? TAKE_PTR(why) : strdup("cannot open the database");
@@ -947,6 +1049,9 @@ static int open_parts(Daemon *d, char **ret_errors)
 	r = analyzer_new(d->event, d->settings, &d->analyzer);
 	if (r < 0)
 		return r;
+	/* Nothing of the host: no bus, no cgroup, no webhook. */
+	if (daemon_replaying(d))
+		return 0;
 	if (!d->opts.no_bus) {
 		r = unit_bus_open(d->event, &d->bus);
 		if (r < 0)
@@ -976,6 +1081,13 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 		return -ENOMEM;
 	harden_process();
 	d->opts = *o;
+	if (o->replay) {
+		d->replay_opts = *o->replay;
+		d->opts.replay = &d->replay_opts;
+		d->opts.settings.force_dry_run = true;
+		d->opts.no_bus = true;
+		d->clock = o->replay->since_usec;
+	}
 	d->enabled_override = -1;
 	d->n_tracked_buckets = DAEMON_TRACK_BUCKETS;
 	d->tracked = calloc(d->n_tracked_buckets, sizeof *d->tracked);
@@ -983,7 +1095,7 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 	d->metrics = metrics_new();
 	if (!d->tracked || !d->self_exe || !d->metrics)
 		return -ENOMEM;
-	r = settings_load(&o->settings, &d->settings, ret_errors);
+	r = settings_load(&d->opts.settings, &d->settings, ret_errors);
 	if (r < 0)
 		return r;
 	r = sd_event_new(&d->event);
@@ -999,9 +1111,11 @@ int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors)
 		r = replay_policy(d);
 	if (r >= 0)
 		r = start_follower(d);
-	if (r >= 0 && write_pid_file(d) < 0)
+	if (r >= 0 && !daemon_replaying(d) && write_pid_file(d) < 0)
 		log_msg(LOG_WARNING, "Failed to write the pid file; `healer clear` cannot wake "
 				     "this daemon, ignoring");
+	if (r < 0 && d->replay_created)
+		remove_replay_store(d);
 	if (r < 0)
 		return r;
 	d->started_mono = daemon_mono();
@@ -1013,6 +1127,14 @@ int daemon_run(Daemon *d)
 {
 	int r;
 
+	if (daemon_replaying(d)) {
+		r = sd_event_loop(d->event);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "Event loop failed: %m");
+			return 1;
+		}
+		return r;
+	}
 	(void)sd_notify(0, "READY=1");
 	status(d, "following the journal; provider %s; commands in %s",
 	       cfg_provider_name(dcfg(d)->provider),

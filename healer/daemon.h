@@ -19,11 +19,31 @@
 
 typedef struct Daemon Daemon;
 
+/*
+ * healer replay: the daemon's own pipeline over a journal folder that
+ * already exists (a copied /var/log/journal, systemd-journal-remote's
+ * files), read once to its end as fast as the machine allows. The clock is
+ * the entries' own timestamps (the newest read so far): folding, policy's
+ * windows and every record are stamped with it. Dry run is forced whatever
+ * the config says; no command or check runs, no bus, no API, no webhook,
+ * no state folder: a check that needs the live host is recorded "not
+ * judged offline", never guessed. Each new attempt is decided at its own
+ * entry's time before the next entry is read (analyses take no simulated
+ * time). The attempts go to a new SQLite file of the store's schema.
+ */
+typedef struct DaemonReplay {
+	const char *directory; /* the journal folder */
+	const char *out;       /* the store written: created, refused when it exists */
+	uint64_t since_usec;   /* realtime; 0: the journal's head */
+	uint64_t until_usec;   /* the first entry past it ends the replay; 0: the end */
+} DaemonReplay;
+
 typedef struct DaemonOptions {
 	SettingsOptions settings;
-	const char *cgroup_parent; /* tests: a cgroup v2 folder for commands (else discovered) */
-	const char *own_unit;	   /* Healer's unit, whose lines are never acted on */
-	bool no_bus;		   /* do not connect to the system bus (unit checks fail closed) */
+	const char *cgroup_parent;  /* tests: a cgroup v2 folder for commands (else discovered) */
+	const char *own_unit;	    /* Healer's unit, whose lines are never acted on */
+	bool no_bus;		    /* do not connect to the system bus (unit checks fail closed) */
+	const DaemonReplay *replay; /* NULL: the live daemon; else copied by daemon_new() */
 } DaemonOptions;
 
 /*
@@ -32,8 +52,22 @@ typedef struct DaemonOptions {
  */
 int daemon_new(const DaemonOptions *o, Daemon **ret, char **ret_errors);
 
-/* Runs until SIGTERM/SIGINT (then drains) or a fatal error. Returns the exit code. */
+/*
+ * Runs until SIGTERM/SIGINT (then drains) or a fatal error; a replay also
+ * ends after the journal's last entry is decided. Returns the exit code.
+ */
 int daemon_run(Daemon *d);
+
+/*
+ * After a replay ran: what it read and decided, for the summary (the
+ * details are in the store it wrote). {"entries", "incidents", "lines_
+ * dropped", "first_entry", "last_entry" (realtime µs, 0 when none),
+ * "analyses", "outcomes": {"would_run", "policy", "whitelist", "no_plan",
+ * "no_commands", or a final state: N}, "refusals": {kind: N},
+ * "not_judged": {check kind or "unit-properties": N}, "read_error": text
+ * or absent}. NULL when d is not a replay or on OOM.
+ */
+cJSON *daemon_replay_json(Daemon *d);
 
 Daemon *daemon_free(Daemon *d);
 static inline void daemon_freep(Daemon **d)

@@ -29,19 +29,29 @@ struct Follower {
 	int last_error;
 	bool paused;
 	bool cursor_stale;
+	bool end_batch; /* fl_end_batch() during the current batch */
+	bool held;	/* fl_hold(): no batch starts */
+	bool more_held; /* a batch was due when reading was held */
+	bool ended;	/* no_follow: at_end was called */
 };
 
-bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier)
+static bool own_line(const JrEntry *e, const char *own_unit, const char *own_identifier,
+		     bool check_pid)
 {
 	const char *unit = own_unit ? own_unit : FL_OWN_UNIT;
 	const char *ident = own_identifier ? own_identifier : FL_OWN_IDENTIFIER;
 
-	if (e->pid == getpid())
+	if (check_pid && e->pid == getpid())
 		return true;
 	if ((e->unit && strcmp(e->unit, unit) == 0) ||
 	    (e->systemd_unit && strcmp(e->systemd_unit, unit) == 0))
 		return true;
 	return e->identifier && strcmp(e->identifier, ident) == 0;
+}
+
+bool fl_is_own_line(const JrEntry *e, const char *own_unit, const char *own_identifier)
+{
+	return own_line(e, own_unit, own_identifier, true);
 }
 
 static void save_cursor(Follower *f, int durable)
@@ -58,18 +68,27 @@ static void save_cursor(Follower *f, int durable)
 	f->saved_cursor = strdup(c);
 }
 
-/* Reads one batch; asks for another iteration when the batch was full. */
+/*
+ * Reads one batch; asks for another iteration when the batch was full (or
+ * was ended early). Without following, a batch that stops short is the
+ * end: at_end is called once.
+ */
 static void drain(Follower *f)
 {
 	unsigned n = 0;
-	bool began = false;
+	bool began = false, past_until = false;
 	int r;
 
-	if (f->paused)
+	if (f->paused || f->ended)
 		return;
+	if (f->held) {
+		f->more_held = true;
+		return;
+	}
 	uint64_t until = util_now_usec() + f->opts.batch_usec;
 	bool full = false;
 
+	f->end_batch = false;
 	while (!(full = n >= f->opts.batch || (n % 16 == 0 && n > 0 && util_now_usec() >= until))) {
 		JrEntry e;
 		r = jr_next(f->reader, &e);
@@ -79,11 +98,17 @@ static void drain(Follower *f)
 		}
 		if (r == 0)
 			break;
+		if (f->opts.no_follow && f->opts.until_usec &&
+		    e.realtime_usec > f->opts.until_usec) {
+			jr_entry_done(&e);
+			past_until = true;
+			break;
+		}
 		if (!began && f->opts.batch_begin)
 			f->opts.batch_begin(f->userdata);
 		began = true;
 		n++;
-		if (fl_is_own_line(&e, f->own_unit, f->own_identifier)) {
+		if (own_line(&e, f->own_unit, f->own_identifier, !f->opts.no_follow)) {
 			f->skipped++;
 			if (f->opts.own_entry)
 				f->opts.own_entry(&e, f->userdata);
@@ -92,6 +117,10 @@ static void drain(Follower *f)
 			f->cb(&e, f->userdata);
 		}
 		jr_entry_done(&e);
+		if (f->end_batch) {
+			full = true;
+			break;
+		}
 	}
 	if (began && f->opts.batch_end) {
 		r = f->opts.batch_end(jr_last_cursor(f->reader), f->userdata);
@@ -103,7 +132,18 @@ static void drain(Follower *f)
 	} else if (!f->opts.batch_end) {
 		save_cursor(f, 0);
 	}
+	if (f->opts.no_follow && (!full || past_until)) {
+		f->ended = true;
+		(void)sd_event_source_set_enabled(f->more, SD_EVENT_OFF);
+		if (f->opts.at_end)
+			f->opts.at_end(f->userdata); /* last statement: it may stop the loop */
+		return;
+	}
 	/* A full batch means more may wait: continue on the next iteration. */
+	if (f->held) {
+		f->more_held = full;
+		full = false;
+	}
 	(void)sd_event_source_set_enabled(f->more, full ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 }
 
@@ -159,6 +199,9 @@ static int position(Follower *f)
 	_cleanup_free_ char *cursor = NULL;
 	int r;
 
+	if (f->opts.no_follow)
+		return f->opts.since_usec ? jr_seek_realtime(f->reader, f->opts.since_usec)
+					  : jr_seek_head(f->reader);
 	/* After a reopen, near our own last entry is the best there is. */
 	if (jr_last_cursor(f->reader)) {
 		r = jr_seek_cursor(f->reader, jr_last_cursor(f->reader));
@@ -259,18 +302,20 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 	r = position(f);
 	if (r < 0)
 		goto fail;
-	r = watch_fd(f);
-	if (r >= 0)
-		r = sd_event_add_time_relative(ev, &f->reopen, CLOCK_MONOTONIC, USEC_PER_SEC,
-					       REOPEN_ACCURACY, on_reopen, f);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(f->reopen, jr_has_files(reader) > 0 ? SD_EVENT_OFF
-										    : SD_EVENT_ON);
-	if (r >= 0)
-		r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, POLL_ACCURACY,
-				      on_timer, f);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+	if (!f->opts.no_follow) {
+		r = watch_fd(f);
+		if (r >= 0)
+			r = sd_event_add_time_relative(ev, &f->reopen, CLOCK_MONOTONIC,
+						       USEC_PER_SEC, REOPEN_ACCURACY, on_reopen, f);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(
+				f->reopen, jr_has_files(reader) > 0 ? SD_EVENT_OFF : SD_EVENT_ON);
+		if (r >= 0)
+			r = sd_event_add_time(ev, &f->timer, CLOCK_MONOTONIC, UINT64_MAX,
+					      POLL_ACCURACY, on_timer, f);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+	}
 	/* What was written before we started is read on the first iteration. */
 	if (r >= 0)
 		r = sd_event_add_defer(ev, &f->more, on_more, f);
@@ -278,8 +323,10 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		r = sd_event_source_set_enabled(f->more, SD_EVENT_ONESHOT);
 	if (r < 0)
 		goto fail;
-	(void)sd_event_source_set_description(f->reopen, "journal-reopen");
-	(void)sd_event_source_set_description(f->timer, "journal-poll");
+	if (f->reopen)
+		(void)sd_event_source_set_description(f->reopen, "journal-reopen");
+	if (f->timer)
+		(void)sd_event_source_set_description(f->timer, "journal-poll");
 	(void)sd_event_source_set_description(f->more, "journal-next-batch");
 	*ret = f;
 	return 0;
@@ -325,17 +372,33 @@ JrReader *fl_reader(Follower *f)
 
 void fl_catch_up(Follower *f)
 {
-	if (!f->paused)
+	/* A replay reads on its own schedule: what it has not read yet is later, not late. */
+	if (!f->paused && !f->opts.no_follow)
 		wake(f);
 }
 
 void fl_pause(Follower *f)
 {
+	sd_event_source *const all[] = {f->io, f->timer, f->more, f->reopen};
+
 	f->paused = true;
-	(void)sd_event_source_set_enabled(f->io, SD_EVENT_OFF);
-	(void)sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
-	(void)sd_event_source_set_enabled(f->more, SD_EVENT_OFF);
-	(void)sd_event_source_set_enabled(f->reopen, SD_EVENT_OFF);
+	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+		if (all[i])
+			(void)sd_event_source_set_enabled(all[i], SD_EVENT_OFF);
+}
+
+void fl_end_batch(Follower *f)
+{
+	f->end_batch = true;
+}
+
+void fl_hold(Follower *f, bool hold)
+{
+	f->held = hold;
+	if (!hold && f->more_held && !f->paused && !f->ended) {
+		f->more_held = false;
+		(void)sd_event_source_set_enabled(f->more, SD_EVENT_ONESHOT);
+	}
 }
 
 uint64_t fl_entries_seen(const Follower *f)

@@ -53,6 +53,17 @@ typedef struct FlOptions {
 	fl_batch_end_fn batch_end; /* when set, the store is only read and saved at the end */
 	/* Optional: sees Healer's own lines (never acted on), inside the batch. */
 	void (*own_entry)(const JrEntry *e, void *userdata);
+	/*
+	 * Replay (healer replay): read what the journal holds, from since_usec
+	 * (0: its head, never a stored cursor) up to the first entry past
+	 * until_usec (0: its end, as journalctl --until stops), then call
+	 * at_end once, after the last batch's end hook. Nothing is watched or
+	 * polled. The entries' _PID values are another boot's, so the own-line
+	 * test leaves this process's pid out.
+	 */
+	bool no_follow;
+	uint64_t since_usec, until_usec;
+	void (*at_end)(void *userdata);
 } FlOptions;
 
 /*
@@ -91,6 +102,21 @@ void fl_catch_up(Follower *f);
 
 /* Stops reading (shutdown); the position is kept. */
 void fl_pause(Follower *f);
+
+/*
+ * From the entry callback: the batch ends after this entry (its end hook
+ * runs), and reading goes on at the next loop iteration. A replay ends a
+ * batch at each new attempt, so that the attempt is decided at its own
+ * entry's time.
+ */
+void fl_end_batch(Follower *f);
+
+/*
+ * Holds reading between batches (true) until released (false), e.g. while
+ * the attempts of the last batch are decided on a simulated clock. Nothing
+ * is lost: the next batch starts where the last one ended.
+ */
+void fl_hold(Follower *f, bool hold);
 
 /* Counters for statistics and tests. */
 uint64_t fl_entries_seen(const Follower *f);

@@ -83,7 +83,8 @@ struct Policy {
 	uint64_t dropped;
 	bool oom; /* a record was lost for want of memory: refuse until oom_usec + horizon */
 	uint64_t oom_usec;
-	uint64_t now; /* the latest clock a call brought, for the calls that bring none */
+	uint64_t now;	     /* the latest clock a call brought, for the calls that bring none */
+	const char *refusal; /* the kind of the last refusal (pol_refusal_kind) */
 };
 
 static const char *const source_names[_POL_SOURCE_MAX] = {
@@ -558,11 +559,13 @@ static bool common_limits(Policy *p, uint64_t now, char *buf, size_t len)
 	uint64_t wait;
 	char a[64];
 
+	p->refusal = "memory";
 	if (p->oom)
 		return refuse(buf, len,
 			      "a policy record was lost for want of memory: refusing for %s more",
 			      span(horizon(p) - elapsed(now, p->oom_usec), a, sizeof a));
 	if (times_full(&p->budget, p->c.max_heals_per_hour, USEC_PER_HOUR, now, &wait)) {
+		p->refusal = "budget";
 		if (p->c.max_heals_per_hour == 0)
 			return refuse(buf, len, "hourly budget is 0 heals (max_heals_per_hour)");
 		return refuse(
@@ -579,6 +582,7 @@ static bool source_and_age(Policy *p, const PolIncident *in, uint64_t now, char 
 	char a[64], b[64];
 	uint64_t age;
 
+	p->refusal = "act_on";
 	if ((unsigned)in->source >= _POL_SOURCE_MAX)
 		return refuse(buf, len, "unknown source %d", (int)in->source);
 	if (!(p->c.act_on & (1u << in->source))) {
@@ -593,6 +597,7 @@ static bool source_and_age(Policy *p, const PolIncident *in, uint64_t now, char 
 			      o ? b : "empty");
 	}
 	age = elapsed(now, in->entry_usec);
+	p->refusal = "max_age";
 	if (age > p->c.max_age_usec)
 		return refuse(buf, len, "entry is %s old, past max_age of %s",
 			      span(age, a, sizeof a), span(p->c.max_age_usec, b, sizeof b));
@@ -632,21 +637,25 @@ bool pol_admit(Policy *p, const PolIncident *in, uint64_t now, char *buf, size_t
 	char a[64], b[64];
 
 	prune_all(p, now);
+	p->refusal = "disabled";
 	if (!p->c.enabled)
 		return refuse(buf, len, "healing is disabled (enabled = no)");
 	if (!in->vouched && !source_and_age(p, in, now, buf, len))
 		return false;
+	p->refusal = "escalated";
 	if (escalated(p, in->fingerprint, in->unit, buf, len))
 		return false;
 	f = table_find(p, &p->fps, in->fingerprint, NULL, 0);
 	if (in->unit)
 		u = table_find(p, &p->units, 0, in->unit, unit_len(in->unit));
+	p->refusal = "cooldown";
 	if (cooldown_left(f, p->c.cooldown_usec, now, &wait))
 		return refuse(buf, len, "cooldown of fingerprint %016" PRIx64 " for %s more",
 			      in->fingerprint, span(wait, a, sizeof a));
 	if (cooldown_left(u, p->c.cooldown_usec, now, &wait))
 		return refuse(buf, len, "cooldown of %s for %s more", in->unit,
 			      span(wait, a, sizeof a));
+	p->refusal = "max_attempts";
 	if (f && times_full(&f->attempts, p->c.max_attempts, p->c.attempt_window_usec, now, &wait))
 		return refuse(buf, len,
 			      "%u attempts of fingerprint %016" PRIx64
@@ -657,6 +666,7 @@ bool pol_admit(Policy *p, const PolIncident *in, uint64_t now, char *buf, size_t
 		return refuse(buf, len, "max_attempts is 0");
 	if (!common_limits(p, now, buf, len))
 		return false;
+	p->refusal = NULL;
 	return admit(buf, len);
 }
 
@@ -670,10 +680,12 @@ bool pol_may_run(Policy *p, const char *action, uint64_t action_cooldown_usec, c
 
 	prune_all(p, now);
 	key = action_key(action, unit, &keylen);
+	p->refusal = "memory";
 	if (!key) {
 		lost_record(p, now);
 		return refuse(buf, len, "out of memory");
 	}
+	p->refusal = "action-cooldown";
 	if (cooldown_left(table_find(p, &p->actions, 0, key, keylen), action_cooldown_usec, now,
 			  &wait)) {
 		if (unit)
@@ -684,6 +696,7 @@ bool pol_may_run(Policy *p, const char *action, uint64_t action_cooldown_usec, c
 	}
 	if (!common_limits(p, now, buf, len))
 		return false;
+	p->refusal = NULL;
 	return admit(buf, len);
 }
 
@@ -790,6 +803,11 @@ bool pol_is_escalated(const Policy *p, uint64_t fingerprint, const char *unit)
 {
 	return (fingerprint && table_find(p, &p->esc_fps, fingerprint, NULL, 0)) ||
 	       (unit && table_find(p, &p->esc_units, 0, unit, unit_len(unit)));
+}
+
+const char *pol_refusal_kind(const Policy *p)
+{
+	return p->refusal;
 }
 
 uint64_t pol_dropped(const Policy *p)

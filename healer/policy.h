@@ -120,5 +120,13 @@ void pol_escalate(Policy *p, uint64_t fingerprint, const char *unit);
 void pol_clear_escalation(Policy *p, uint64_t fingerprint, const char *unit);
 bool pol_is_escalated(const Policy *p, uint64_t fingerprint, const char *unit);
 
+/*
+ * What the last pol_admit() or pol_may_run() refused for, as a fixed word
+ * for counting, never the reason's text: "disabled", "act_on", "max_age",
+ * "escalated", "cooldown", "max_attempts", "budget", "action-cooldown",
+ * "memory"; NULL when it admitted (or before any call).
+ */
+const char *pol_refusal_kind(const Policy *p);
+
 /* Counters for status and metrics. */
 uint64_t pol_dropped(const Policy *p); /* entries forgotten because the table was full */

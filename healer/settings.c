@@ -183,6 +183,10 @@ static int load_config(Settings *s, const SettingsOptions *o, char **ret_errors)
 		r = cfg_finish(s->config, ret_errors);
 	if (r < 0)
 		return r;
+	if (o->force_dry_run)
+		s->config->dry_run = true;
+	if (o->rules_only)
+		s->config->provider = CFG_PROVIDER_RULES;
 	if (o->config_only)
 		return 0;
 	r = cfg_load_api_key(s->config, o->envp, &key_error);

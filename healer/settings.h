@@ -34,6 +34,14 @@ typedef struct SettingsOptions {
 	 * whitelist never hides the record of what happened.
 	 */
 	bool config_only;
+	/*
+	 * healer replay: dry run whatever the files or HEALER_* say (also on a
+	 * reload), and, with rules_only, the offline rules answer whatever
+	 * provider the config names (no API key is read, nothing leaves the
+	 * host).
+	 */
+	bool force_dry_run;
+	bool rules_only;
 } SettingsOptions;
 
 /*

@@ -483,3 +483,75 @@ int st_statistics_json(Store *s, cJSON **ret)
 	*ret = top;
 	return 0;
 }
+
+/*
+ * One row per fingerprint: the newest incident's unit, identifier and
+ * message; its incidents, the lines folded into them, the attempts that
+ * were analysed, those a dry run recorded as would have run (commands
+ * written as dry run), and the newest attempt's state and reason. The
+ * bare columns come from the row of max(a.id), as SQLite defines.
+ */
+static int fingerprint_rows(JsonCtx *c, cJSON *list, size_t limit)
+{
+	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
+	char fp[17];
+	cJSON *o;
+	int r = st_sql_prepare(
+		c->s,
+		"SELECT i.fingerprint, count(*), sum(i.count), sum(a.provider IS NOT NULL),"
+		" sum(EXISTS (SELECT 1 FROM commands k WHERE k.attempt_id = a.id AND k.dry_run)),"
+		" max(a.id), a.state, a.reason, i.unit, i.identifier, i.message, i.priority,"
+		" (SELECT w.reason FROM attempts w JOIN incidents v ON v.id = w.incident_id"
+		"  WHERE v.fingerprint = i.fingerprint AND EXISTS (SELECT 1 FROM commands k"
+		"  WHERE k.attempt_id = w.id AND k.dry_run) ORDER BY w.id DESC LIMIT 1)"
+		" FROM incidents i JOIN attempts a ON a.incident_id = i.id"
+		" GROUP BY i.fingerprint ORDER BY sum(i.count) DESC, max(a.id) LIMIT ?1",
+		&q);
+
+	if (r >= 0)
+		r = st_bind_u64(c->s, q, 1, limit);
+	while (r >= 0 && (r = st_sql_step(c->s, q)) > 0) {
+		if (!(o = add_to_array(c, list, cJSON_CreateObject())))
+			continue;
+		(void)util_snprintf(fp, sizeof fp, "%016" PRIx64, st_column_fp(q, 0));
+		add_text(c, o, "fingerprint", fp);
+		add_col(c, o, "unit", q, 8);
+		add_col(c, o, "identifier", q, 9);
+		add_col(c, o, "message", q, 10);
+		add_text(c, o, "level", level_name(sqlite3_column_int64(q, 11)));
+		add_num(c, o, "incidents", (double)st_column_u64(q, 1));
+		add_num(c, o, "lines", (double)st_column_u64(q, 2));
+		add_num(c, o, "analyses", (double)st_column_u64(q, 3));
+		add_num(c, o, "would_run", (double)st_column_u64(q, 4));
+		add_col(c, o, "last_status", q, 6);
+		add_col(c, o, "last_reason", q, 7);
+		add_col(c, o, "would_run_reason", q, 12);
+	}
+	return r;
+}
+
+int st_fingerprints_json(Store *s, size_t limit, cJSON **ret)
+{
+	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
+	JsonCtx c = {.s = s, .ok = true};
+	cJSON *top = cJSON_CreateObject(), *list = NULL;
+	int r = top ? read_begin(s) : -ENOMEM;
+
+	if (r >= 0)
+		r = st_sql_prepare(s, "SELECT count(DISTINCT fingerprint) FROM incidents", &q);
+	if (r >= 0 && (r = st_sql_step(s, q)) > 0)
+		add_num(&c, top, "total", (double)st_column_u64(q, 0));
+	if (r >= 0)
+		list = add_child(&c, top, "fingerprints", cJSON_CreateArray());
+	if (r >= 0 && list)
+		r = fingerprint_rows(&c, list, limit > ST_HISTORY_MAX ? ST_HISTORY_MAX : limit);
+	read_end(s);
+	if (r >= 0 && !c.ok)
+		r = -ENOMEM;
+	if (r < 0) {
+		cJSON_Delete(top);
+		return r;
+	}
+	*ret = top;
+	return 0;
+}

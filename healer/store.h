@@ -191,6 +191,15 @@ int st_cleanup(Store *s, uint64_t before_usec, uint64_t *ret_deleted);
 int st_history_json(Store *s, const char *state, size_t limit, size_t offset, cJSON **ret);
 int st_attempt_json(Store *s, int64_t id, cJSON **ret);
 int st_statistics_json(Store *s, cJSON **ret);
+/*
+ * Fingerprints by the lines they folded, most first, at most limit
+ * (<= ST_HISTORY_MAX): {"total": distinct fingerprints, "fingerprints":
+ * [{"fingerprint", "unit", "identifier", "message", "level" (the newest
+ * incident's), "incidents", "lines", "analyses", "would_run" (attempts a
+ * dry run recorded commands for), "last_status", "last_reason" (the newest
+ * attempt's), "would_run_reason" (the newest such attempt's, or null)}]}.
+ */
+int st_fingerprints_json(Store *s, size_t limit, cJSON **ret);
 
 /* Totals for the accounting checks: incidents, lines folded into them. */
 int st_totals(Store *s, uint64_t *ret_incidents, uint64_t *ret_lines, uint64_t *ret_attempts);

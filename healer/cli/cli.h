@@ -28,6 +28,9 @@ int cli_builtin(int argc, char **argv);
 /* healer run [--check]: the daemon. */
 int cli_run(int argc, char **argv);
 
+/* healer replay --directory DIR ...: the daemon's pipeline over a journal, in dry run. */
+int cli_replay(int argc, char **argv);
+
 /*
  * Commands that ask the running daemon over its REST API (cli/remote.c):
  * status, heal, inject, approve|reject ID, enable|disable.

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * healer history [-c CONFIG] [--state STATE] [--limit N] [--offset N] [--json]
- * healer stats [-c CONFIG] [--json]
+ * healer history [-c CONFIG | --db FILE] [--state STATE] [--limit N] [--offset N] [--json]
+ * healer stats [-c CONFIG | --db FILE] [--json]
  *
  * Asks the running daemon's REST API. When no daemon is running, reads the
  * store read-only instead (said on standard error), through the same core
- * views the API serves, in the same JSON shape.
+ * views the API serves, in the same JSON shape. --db reads a store file
+ * read-only and asks no daemon (a replay's record, a copied database).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,13 +18,14 @@
 #include "healer/settings.h"
 #include "healer/store.h"
 
-/* The store in state_dir; errors printed under `what`. */
-static int store_open_at(const char *what, const char *state_dir, bool readonly, Store **ret)
+/* The store in state_dir, or the file db_file; errors printed under `what`. */
+static int store_open_at(const char *what, const char *state_dir, const char *db_file,
+			 bool readonly, Store **ret)
 {
 	_cleanup_free_ char *errors = NULL, *db = NULL;
 	int r;
 
-	if (asprintf(&db, "%s/healer.db", state_dir) < 0)
+	if (db_file ? !(db = strdup(db_file)) : asprintf(&db, "%s/healer.db", state_dir) < 0)
 		return -ENOMEM;
 	r = readonly ? st_open_readonly(db, ret, &errors) : st_open(db, ret, &errors);
 	if (r < 0 && errors) /* the store's message names the file */
@@ -45,7 +47,7 @@ int cli_open_store(const char *what, const char *config, bool readonly, Store **
 		cli_print_errors(what, r, errors);
 		return r;
 	}
-	r = store_open_at(what, settings_config(s)->state_dir, readonly, ret);
+	r = store_open_at(what, settings_config(s)->state_dir, NULL, readonly, ret);
 	if (r < 0)
 		return r;
 	if (ret_state_dir && !(*ret_state_dir = strdup(settings_config(s)->state_dir))) {
@@ -109,6 +111,7 @@ static cJSON *as_api_reply(cJSON *o, const char *under)
 typedef struct HistoryArgs {
 	const char *what; /* "history" or "stats" */
 	const char *state;
+	const char *db; /* --db: this file, read-only, and no daemon asked */
 	uint64_t limit, offset;
 	bool json;
 } HistoryArgs;
@@ -131,11 +134,12 @@ static int from_store(const HistoryArgs *h, const CliApi *a)
 	cJSON *o = NULL;
 	int r;
 
-	fprintf(stderr,
-		"healer %s: the daemon is not running (nothing listens on %s); read from the "
-		"store\n",
-		h->what, cli_api_listen(a));
-	if (store_open_at(h->what, cli_api_state_dir(a), true, &st) < 0)
+	if (!h->db)
+		fprintf(stderr,
+			"healer %s: the daemon is not running (nothing listens on %s); read from "
+			"the store\n",
+			h->what, cli_api_listen(a));
+	if (store_open_at(h->what, a ? cli_api_state_dir(a) : NULL, h->db, true, &st) < 0)
 		return CLI_EXIT_REFUSED;
 	r = strcmp(h->what, "stats") == 0
 		    ? st_statistics_json(st, &o)
@@ -159,9 +163,13 @@ static int from_store(const HistoryArgs *h, const CliApi *a)
 int cli_history(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"state", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'l'},  {"offset", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},	  {},
+		{"config", required_argument, NULL, 'c'},
+		{"state", required_argument, NULL, 's'},
+		{"limit", required_argument, NULL, 'l'},
+		{"offset", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		{"db", required_argument, NULL, 'd'},
+		{},
 	};
 	HistoryArgs h = {.what = strcmp(argv[0], "stats") == 0 ? "stats" : "history", .limit = 50};
 	_cleanup_(cli_api_freep) CliApi *a = NULL;
@@ -171,7 +179,7 @@ int cli_history(int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) >= 0) {
-		if (c != 'c' && c != 'j' && strcmp(h.what, "stats") == 0)
+		if (c != 'c' && c != 'j' && c != 'd' && strcmp(h.what, "stats") == 0)
 			c = '?'; /* the history's options */
 		switch (c) {
 		case 'c':
@@ -198,12 +206,15 @@ int cli_history(int argc, char **argv)
 		case 'j':
 			h.json = true;
 			break;
+		case 'd':
+			h.db = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: healer %s\n",
 				strcmp(h.what, "stats") == 0
-					? "stats [-c CONFIG] [--json]"
-					: "history [-c CONFIG] [--state STATE] [--limit N] "
-					  "[--offset N] [--json]");
+					? "stats [-c CONFIG | --db FILE] [--json]"
+					: "history [-c CONFIG | --db FILE] [--state STATE] "
+					  "[--limit N] [--offset N] [--json]");
 			return CLI_EXIT_USAGE;
 		}
 	}
@@ -211,6 +222,12 @@ int cli_history(int argc, char **argv)
 		fprintf(stderr, "healer %s: unexpected argument '%s'\n", h.what, argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
+	if (h.db && config) {
+		fprintf(stderr, "healer %s: -c and --db exclude each other\n", h.what);
+		return CLI_EXIT_USAGE;
+	}
+	if (h.db)
+		return from_store(&h, NULL);
 	if (strcmp(h.what, "stats") == 0)
 		path = strdup("/api/auto-healer/statistics");
 	else if (asprintf(&path, "/api/auto-healer/history?limit=%llu&offset=%llu%s%s",

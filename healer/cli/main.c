@@ -26,13 +26,18 @@ static int usage(FILE *f)
 		"  run [-c CONFIG] [-w WHITELIST] [--check]\n"
 		"                                 the daemon; --check validates everything and "
 		"prints OK\n"
+		"  replay --directory DIR [--since TIME] [--until TIME] [-c CONFIG] [-w "
+		"WHITELIST]\n"
+		"         [--out FILE] [--provider] [--top N] [--json]\n"
+		"                                 what Healer would have done over a journal "
+		"(dry run)\n"
 		"  escalations [-c CONFIG]        what waits for an administrator\n"
 		"  clear [-c CONFIG] ID           clear an escalation: attempts resume\n"
 		"  version                        print the version\n"
 		"Asking the running daemon (its REST API; -c CONFIG names healer.conf, --json\n"
 		"prints the API's reply; exit 1 refused, 2 usage, 3 daemon not reachable):\n"
 		"  status                         what the daemon is doing\n"
-		"  history [--state STATE] [--limit N] [--offset N]\n"
+		"  history [--state STATE] [--limit N] [--offset N] [--db FILE]\n"
 		"  stats                          what the daemon recorded (from the store when "
 		"it is down)\n"
 		"  heal --message TEXT [--service UNIT] [--level LEVEL] [--wait SECONDS]\n"
@@ -68,6 +73,8 @@ int main(int argc, char **argv)
 		return usage(stdout);
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return cli_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "escalations") == 0 || strcmp(argv[1], "clear") == 0)
 		return cli_escalations(argc - 1, argv + 1);
 	if (strcmp(argv[1], "history") == 0 || strcmp(argv[1], "stats") == 0)

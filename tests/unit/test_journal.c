@@ -587,6 +587,74 @@ TEST(test_follow_batches)
 	sd_event_unref(ev);
 }
 
+/* A replay's reading: from since to until, batches ended and held on request, one end. */
+typedef struct ReplaySeen {
+	Follower *f;
+	uint64_t first, last;
+	unsigned n, ends, hold_at;
+	bool held;
+} ReplaySeen;
+
+static void replay_entry(const JrEntry *e, void *userdata)
+{
+	ReplaySeen *s = userdata;
+
+	if (!s->first)
+		s->first = e->realtime_usec;
+	s->last = e->realtime_usec;
+	if (++s->n == s->hold_at) {
+		fl_end_batch(s->f);
+		fl_hold(s->f, true);
+		s->held = true;
+	}
+}
+
+static void replay_end(void *userdata)
+{
+	((ReplaySeen *)userdata)->ends++;
+}
+
+TEST(test_follow_replay)
+{
+	JrReader *r = open_dir(basic_dir, 3);
+	JrEntry e;
+	uint64_t since = 0, until = 0;
+	ReplaySeen s = {.hold_at = 3};
+	FlOptions o = {.no_follow = true, .at_end = replay_end};
+	sd_event *ev = NULL;
+
+	/* The 5th and the 20th selected entries' times bound the replay. */
+	for (int i = 0; r && i < 20 && jr_next(r, &e) > 0; i++) {
+		if (i == 4)
+			since = e.realtime_usec;
+		if (i == 19)
+			until = e.realtime_usec;
+		jr_entry_done(&e);
+	}
+	jr_free(r);
+	o.since_usec = since;
+	o.until_usec = until;
+	CHECK_INT(sd_event_new(&ev), >=, 0);
+	CHECK_INT(fl_new(ev, open_dir(basic_dir, 3), NULL, &o, replay_entry, &s, &s.f), ==, 0);
+	if (!s.f)
+		return;
+	for (int i = 0; i < 10; i++)
+		sd_event_run(ev, 0);
+	/* Held after the third entry: nothing more is read, and the end is not reached. */
+	CHECK_INT(s.n, ==, 3);
+	CHECK_INT(s.ends, ==, 0);
+	fl_hold(s.f, false);
+	for (int i = 0; i < 10; i++)
+		sd_event_run(ev, 0);
+	/* From since to until inclusive (own lines skipped), then the end, once. */
+	CHECK(s.first == since);
+	CHECK(s.last == until);
+	CHECK_INT(s.n + fl_entries_skipped(s.f), ==, 16);
+	CHECK_INT(s.ends, ==, 1);
+	fl_free(s.f);
+	sd_event_unref(ev);
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -617,6 +685,7 @@ int main(void)
 	RUN(test_transport_and_sessions);
 	RUN(test_token_at_the_cut);
 	RUN(test_follow_batches);
+	RUN(test_follow_replay);
 	free((char *)basic_dir);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return harness_finish();

@@ -102,6 +102,7 @@ TEST(test_disabled_and_act_on)
 	in.source = POL_SOURCE_SESSION;
 	CHECK(!admit(p, &in, T0));
 	CHECK_STR(reason, "source sessions is not in act_on (services kernel)");
+	CHECK_STR(pol_refusal_kind(p), "act_on");
 	/* Vouched (a manual heal, an injection): act_on does not apply. */
 	in.vouched = true;
 	CHECK(admit(p, &in, T0));
@@ -124,6 +125,7 @@ TEST(test_disabled_and_act_on)
 	in.vouched = true;
 	CHECK(!admit(p, &in, T0));
 	CHECK_STR(reason, "healing is disabled (enabled = no)");
+	CHECK_STR(pol_refusal_kind(p), "disabled");
 	pol_free(p);
 }
 
@@ -136,6 +138,7 @@ TEST(test_max_age)
 	CHECK(admit(p, &in, T0 + 5 * USEC_PER_MINUTE));
 	CHECK(!admit(p, &in, T0 + 5 * USEC_PER_MINUTE + 1));
 	CHECK_STR(reason, "entry is 5min 1s old, past max_age of 5min");
+	CHECK_STR(pol_refusal_kind(p), "max_age");
 	CHECK(!admit(p, &in, T0 + USEC_PER_HOUR));
 	CHECK_STR(reason, "entry is 1h old, past max_age of 5min");
 	in.vouched = true;
@@ -160,9 +163,11 @@ TEST(test_cooldowns)
 	pol_attempt_started(p, FP_A, "nginx.service", T0);
 	CHECK(!admit(p, &a, T0 + 48 * USEC_PER_SEC));
 	CHECK_STR(reason, "cooldown of fingerprint 1111222233334444 for 4min 12s more");
+	CHECK_STR(pol_refusal_kind(p), "cooldown");
 	CHECK(!admit(p, &a, end - 1));
 	CHECK_STR(reason, "cooldown of fingerprint 1111222233334444 for 1us more");
 	CHECK(admit(p, &a, end));
+	CHECK(pol_refusal_kind(p) == NULL);
 	/* Another fingerprint of the same unit: the unit's cooldown. */
 	CHECK(!admit(p, &b, T0 + 48 * USEC_PER_SEC));
 	CHECK_STR(reason, "cooldown of nginx.service for 4min 12s more");
@@ -201,6 +206,7 @@ TEST(test_attempts_in_window)
 	CHECK(!admit(p, &in, now));
 	CHECK_STR(reason, "3 attempts of fingerprint 1111222233334444 within attempt_window of 1h "
 			  "(max_attempts): the next in 30min");
+	CHECK_STR(pol_refusal_kind(p), "max_attempts");
 	CHECK(!admit(p, &in, T0 + USEC_PER_HOUR - 1));
 	CHECK_CONTAINS(reason, "the next in 1us");
 	CHECK(admit(p, &in, T0 + USEC_PER_HOUR));
@@ -231,6 +237,7 @@ TEST(test_budget_sliding_hour)
 	CHECK(!admit(p, &in, T0 + 10 * USEC_PER_MINUTE));
 	CHECK_STR(reason,
 		  "hourly budget of 10 heals spent (max_heals_per_hour): the next in 50min");
+	CHECK_STR(pol_refusal_kind(p), "budget");
 	CHECK(!pol_may_run(p, "restart_service", 0, "db.service", T0 + 10 * USEC_PER_MINUTE, reason,
 			   sizeof reason));
 	CHECK_CONTAINS(reason, "hourly budget of 10 heals spent");
@@ -271,6 +278,7 @@ TEST(test_action_cooldowns)
 	CHECK(!pol_may_run(p, "restart_service", cd, "nginx.service", T0 + cd - 1, reason,
 			   sizeof reason));
 	CHECK_STR(reason, "cooldown of action restart_service for nginx.service for 1us more");
+	CHECK_STR(pol_refusal_kind(p), "action-cooldown");
 	CHECK(pol_may_run(p, "restart_service", cd, "nginx.service", T0 + cd, reason,
 			  sizeof reason));
 	/* Per unit: another unit is free, and so is the action without a unit. */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "harness.h"
 #include "acl.h"
@@ -40,6 +42,54 @@ TEST(test_timespan)
 	CHECK_STR(buf, "1h 30min");
 	util_format_timespan(0, buf, sizeof buf);
 	CHECK_STR(buf, "0");
+}
+
+static void stamp(const char *s, long long want)
+{
+	uint64_t v = 0;
+	int r = util_parse_timestamp(s, &v);
+
+	if (want < 0)
+		CHECK_(r < 0, "'%s' parsed as %llu", s, (unsigned long long)v);
+	else
+		CHECK_(r == 0 && v == (uint64_t)want, "'%s': r=%d v=%llu want %lld", s, r,
+		       (unsigned long long)v, want);
+}
+
+/* What journalctl --since takes as an absolute time; relative words are refused. */
+TEST(test_timestamp)
+{
+	/* 2026-11-30 12:00:00 UTC is 1796040000. */
+	stamp("@1796040000", 1796040000000000LL);
+	stamp("@1796040000.25", 1796040000250000LL);
+	stamp("@0", 0);
+	stamp("2026-11-30 12:00:00 UTC", 1796040000000000LL);
+	stamp("2026-11-30T12:00:00Z", 1796040000000000LL);
+	stamp("2026-11-30 12:00 UTC", 1796040000000000LL);
+	stamp("2026-11-30 12:00:00.000001 UTC", 1796040000000001LL);
+	stamp("2026-11-30 UTC", 1796040000000000LL - 12 * 3600 * 1000000LL);
+	/* Local time: TZ is set to UTC for this test. */
+	stamp("2026-11-30 12:00:00", 1796040000000000LL);
+	stamp("2026-11-30", 1796040000000000LL - 12 * 3600 * 1000000LL);
+	stamp("today", -1);
+	stamp("yesterday", -1);
+	stamp("-1h", -1);
+	stamp("5min", -1);
+	stamp("now", -1);
+	stamp("", -1);
+	stamp("@", -1);
+	stamp("@-5", -1);
+	stamp("@12x", -1);
+	stamp("@1.1234567", -1);
+	stamp("2026-02-30 12:00:00", -1);
+	stamp("2026-11-30 25:00:00", -1);
+	stamp("2026-13-01", -1);
+	stamp("2026-11-30 12", -1);
+	stamp("2026-11-30 12:00:00 CEST", -1);
+	stamp("2026-11-30  12:00", -1);
+	stamp("26-11-30", -1);
+	stamp("2026-11-30 12:00:00.", -1);
+	stamp("@99999999999999999999", -1);
 }
 
 TEST(test_u64)
@@ -183,7 +233,10 @@ TEST(test_buf_append)
 
 int main(void)
 {
+	setenv("TZ", "UTC", 1);
+	tzset();
 	RUN(test_timespan);
+	RUN(test_timestamp);
 	RUN(test_u64);
 	RUN(test_read_file);
 	RUN(test_json_nul_escape);
