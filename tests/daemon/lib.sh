@@ -49,12 +49,25 @@ daemon_init() {
 		sleep 0.02
 	done
 	[ -S "/run/systemd/journal.$ns/socket" ] || { echo "FAIL: journald did not start"; exit 2; }
-	# A namespace's journald exits after 30 s without a datagram unless a
-	# stream is connected: one stays open, so that slow scenarios keep it.
-	python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-time.sleep(1e9)' "/run/systemd/journal.$ns/stdout" &
+	# A namespace's journald exits when idle without clients (after some
+	# 30 s), and a test that waits on a slow path, or a loaded machine, would
+	# lose it: connections to its stream and varlink sockets keep it, retried
+	# until they hold, and end with it. The test fails loudly if it dies.
+	python3 - "/run/systemd/journal.$ns" <<'PY' &
+import socket, sys, time
+held = []
+for name in ("stdout", "io.systemd.journal"):
+    for _ in range(200):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1] + "/" + name)
+            held.append(s)
+            break
+        except OSError:
+            time.sleep(0.02)
+while True:
+    time.sleep(3600)
+PY
 	streampid=$!
 	mkdir -p "$tmp/state"
 }
@@ -164,6 +177,7 @@ wait_for() {
 }
 
 daemon_finish() {
+	kill -0 "$jpid" 2>/dev/null || bad "the test's journald died during the test (see $tmp/journald.log)"
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }
