@@ -48,7 +48,8 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency bench-replay
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze \
+	bench-redact bench-latency bench-replay bench-api install uninstall
 
 all: $(BUILD)/healer
 
@@ -117,6 +118,27 @@ test:
 run: deps
 	$(MAKE) all
 	@tools/run.sh $(BUILD)/healer
+
+# `make install` (PREFIX, DESTDIR): the binary built without sanitizers, the
+# man pages, healer.service with ExecStart= pointing at the binary, and the
+# examples as /etc/healer (the binary's default; never overwriting an edited
+# file: the shipped one goes beside it as FILE.dist). The unit goes where
+# systemd looks for a prefix's units (/usr/local/lib/systemd/system); another
+# PREFIX may need UNITDIR=/etc/systemd/system.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR ?= $(PREFIX)/share/healer
+INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(BINDIR)" MANDIR="$(MANDIR)" \
+	UNITDIR="$(UNITDIR)" DATADIR="$(DATADIR)"
+
+install:
+	$(MAKE) SANITIZE=0 all
+	@$(INSTALL_ENV) tools/install.sh install build/healer
+
+uninstall:
+	@$(INSTALL_ENV) tools/install.sh uninstall
 
 # Figures, not assertions: speed against a reference tool in the same run.
 bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-replay

@@ -31,6 +31,8 @@
  * Why clone3(CLONE_INTO_CGROUP) and not fork-then-move: the child is born
  * inside its cgroup, so not one instruction of it runs outside, and there is
  * no window in which it could fork a process that stays behind in ours.
+ * Where a seccomp filter refuses clone3(), clone_gated() keeps that promise
+ * with a gate.
  */
 
 #define SMALL_FILE_MAX	  ((size_t)4096)
@@ -236,6 +238,82 @@ static int exec_report(int err_fd)
 	return n == (ssize_t)sizeof(err) && err > 0 ? -err : -EIO;
 }
 
+/* Kills and reaps a child that must never run its command; closes its pidfd. */
+static void child_abort(long pid, int pidfd)
+{
+	siginfo_t si;
+
+	(void)kill((pid_t)pid, SIGKILL);
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	(void)close(pidfd);
+}
+
+/*
+ * When clone3() itself is refused with ENOSYS. Not an old kernel: setup
+ * found cgroup.kill (5.14), and clone3 came with 5.3. A seccomp filter
+ * cannot read the flags clone3() takes inside a structure, so filters that
+ * restrict flags refuse the whole call with ENOSYS and expect a fall back to
+ * clone(): systemd's RestrictNamespaces= does this. clone() has no
+ * CLONE_INTO_CGROUP, so the child is born in our cgroup and waits at a gate
+ * (a pipe) before anything else: we move it into cg, then open the gate. Not
+ * one instruction of the command runs outside cg here either; a child whose
+ * move failed is killed at the gate. Returns the pid with *ret_pidfd, or -1
+ * with errno set, nothing left behind.
+ */
+static long clone_gated(ExCgroup *cg, char *const argv[], char **envp, int out_fd, int err_fd,
+			int *ret_pidfd)
+{
+#if defined(__s390__) || defined(__CRIS__) || defined(__microblaze__)
+	/* clone()'s arguments come in another order there; no fallback. */
+	(void)cg, (void)argv, (void)envp, (void)out_fd, (void)err_fd, (void)ret_pidfd;
+	errno = ENOSYS;
+	return -1;
+#else
+	_cleanup_close_ int gate_w = -1;
+	int gate[2], pidfd = -1, r;
+	char num[32], go;
+	ssize_t n;
+	long pid;
+
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return -1;
+	gate_w = gate[1];
+	/* A plain fork, as with clone3(): flags, stack, parent_tid (the pidfd), child_tid, tls. */
+	pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD), 0UL, &pidfd, 0UL, 0UL);
+	if (pid == 0) {
+		(void)close(gate[1]);
+		do
+			n = read(gate[0], &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1) {
+			int err = ECANCELED;
+
+			(void)!write(err_fd, &err, sizeof(err));
+			_exit(127);
+		}
+		child_exec(argv, envp, out_fd, err_fd);
+	}
+	r = errno;
+	(void)close(gate[0]);
+	if (pid < 0) {
+		errno = r;
+		return -1;
+	}
+	(void)util_snprintf(num, sizeof(num), "%ld", pid);
+	r = write_at(cg->dir_fd, "cgroup.procs", num);
+	if (r >= 0 && write(gate_w, "1", 1) != 1)
+		r = -errno;
+	if (r < 0) {
+		child_abort(pid, pidfd);
+		errno = -r;
+		return -1;
+	}
+	*ret_pidfd = pidfd;
+	return pid;
+#endif
+}
+
 int ex_cgroup_spawn(ExCgroup *cg, char *const argv[], char **envp, int out_fd, pid_t *ret_pid,
 		    int *ret_pidfd)
 {
@@ -268,6 +346,8 @@ int ex_cgroup_spawn(ExCgroup *cg, char *const argv[], char **envp, int out_fd, p
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		child_exec(argv, envp, out_fd, wfd);
+	if (pid < 0 && errno == ENOSYS)
+		pid = clone_gated(cg, argv, envp, out_fd, wfd, &pidfd);
 	r = pid < 0 ? -errno : 0;
 	(void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (r < 0)
@@ -275,13 +355,8 @@ int ex_cgroup_spawn(ExCgroup *cg, char *const argv[], char **envp, int out_fd, p
 	wfd = safe_close(wfd);
 	r = exec_report(rfd);
 	if (r < 0) {
-		siginfo_t si;
-
 		/* Never exec'd, or we cannot tell: end it; nothing is left behind. */
-		(void)kill((pid_t)pid, SIGKILL);
-		while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
-			;
-		pidfd = safe_close(pidfd);
+		child_abort(pid, pidfd);
 		return r;
 	}
 	*ret_pid = (pid_t)pid;

@@ -29,7 +29,9 @@ int ex_cgroup_new(const char *parent, uint64_t memory_max, uint64_t tasks_max, E
 		  bool *ret_limits_applied);
 
 /*
- * Starts argv in cg with clone3(CLONE_INTO_CGROUP | CLONE_PIDFD): its own
+ * Starts argv in cg with clone3(CLONE_INTO_CGROUP | CLONE_PIDFD) (where a
+ * seccomp filter refuses clone3(), with clone() and a gate it waits at until
+ * it has been moved into cg; see clone_gated()): its own
  * session, stdin /dev/null, stdout and stderr on out_fd, every other fd
  * closed, envp, working directory /. An exec failure comes back as its
  * -errno with the child already reaped. Returns 0 with *ret_pid and

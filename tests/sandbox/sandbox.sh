@@ -58,70 +58,9 @@ for tool in unshare setpriv ip mount /lib/systemd/systemd /lib/systemd/systemd-j
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
 
-# Mounted cgroup hierarchies from mountinfo: "fstype superopts mountpoint".
-mounts=()
-while read -r _ _ _ root mnt _ rest; do
-	rest=${rest#*- }
-	read -r fstype _ sopts <<<"$rest"
-	case $fstype in cgroup | cgroup2) [ "$root" = / ] && mounts+=("$fstype ,$sopts, $mnt") ;; esac
-done </proc/self/mountinfo
-
-# The directory of one /proc/self/cgroup line ("ID:CONTROLLERS:PATH").
-cgroup_dir() {
-	local id=${1%%:*} rest=${1#*:} ctrls path m want c ok fstype sopts mnt
-	ctrls=${rest%%:*}
-	path=${rest#*:}
-	for m in "${mounts[@]}"; do
-		read -r fstype sopts mnt <<<"$m"
-		if [ "$id" = 0 ] && [ -z "$ctrls" ]; then
-			[ "$fstype" = cgroup2 ] || continue
-		else
-			[ "$fstype" = cgroup ] || continue
-			ok=1
-			IFS=, read -ra want <<<"$ctrls"
-			for c in "${want[@]}"; do
-				[[ $sopts == *,$c,* ]] || ok=0
-			done
-			[ $ok = 1 ] || continue
-		fi
-		echo "$mnt${path%/}"
-		return 0
-	done
-	return 1
-}
-
-# rmdir a cgroup tree deepest first. The kernel may still be finishing the
-# exits of the namespace's processes: retry briefly, then report.
-remove_tree() {
-	local d=$1 deadline=$((${EPOCHREALTIME/./} + 3000000)) left
-	while :; do
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-		[ -d "$d" ] || return 0
-		if [ "${EPOCHREALTIME/./}" -gt "$deadline" ]; then
-			left=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
-			echo "sandbox: cannot remove $d (processes: ${left:-none})" >&2
-			return 1
-		fi
-		sleep 0.02
-	done
-}
-
-# Trees of earlier sandboxes whose sandbox.sh was killed (named after its
-# pid): removed when that pid is gone. A live one, or one still holding
-# processes, stays.
-sweep_stale() {
-	local base=$1 d pid
-	for d in "$base"/healer-sandbox-*; do
-		[ -d "$d" ] || continue
-		pid=${d##*/healer-sandbox-}
-		pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null && continue
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-}
+. "$here/cgroups.sh"
 
 name=healer-sandbox-$$-$RANDOM$RANDOM
-cgdirs=()
 child=
 cleanup() {
 	local rc=$? i
@@ -140,21 +79,7 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
-while IFS= read -r line; do
-	parent=$(cgroup_dir "$line") || die "cgroup hierarchy not mounted: $line"
-	[ -d "$parent" ] || die "no cgroup folder $parent for $line"
-	sweep_stale "$parent"
-	dir=$parent/$name
-	mkdir "$dir" || die "cannot create cgroup $dir"
-	cgdirs+=("$dir")
-	# cpuset: a child without cpus and mems accepts no process.
-	if [ -f "$parent/cpuset.cpus" ]; then
-		cat "$parent/cpuset.cpus" >"$dir/cpuset.cpus" &&
-			cat "$parent/cpuset.mems" >"$dir/cpuset.mems" ||
-			die "cannot set up cpuset $dir"
-	fi
-done </proc/self/cgroup
-[ ${#cgdirs[@]} -gt 0 ] || die "no cgroup hierarchies"
+cgroups_make "$name" healer-sandbox
 
 export HEALER_SB_UNITS=$units HEALER_SB_START=$starts HEALER_SB_T0=$t0
 # setpriv --pdeathsig: if this script is killed, unshare dies, and with

@@ -11,10 +11,15 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1113,6 +1118,73 @@ static void run_forked(void (*fn)(int fd), char *out, size_t len)
 	CHECK_INT(status, ==, 0);
 }
 
+/*
+ * What systemd's RestrictNamespaces= does to clone3(): ENOSYS for the whole
+ * call, since a filter cannot read flags inside its structure. For this
+ * process and its children, for good (a forked test child only).
+ */
+static bool refuse_clone3(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = ELEMENTSOF(f), .filter = f};
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+/* In a forked child whose clone3() is refused: commands still start inside their cgroup. */
+static _Noreturn void clone3_refused_child(int fd)
+{
+	ExOptions o = {.cgroup_parent = cg_root};
+	ExResult r = {0};
+	long rc;
+
+	if (!refuse_clone3()) {
+		dprintf(fd, "no filter: %s\n", strerror(errno));
+		_exit(0);
+	}
+	rc = syscall(SYS_clone3, NULL, (size_t)0);
+	dprintf(fd, "clone3 %ld %s\n", rc, rc < 0 ? strerrorname_np(errno) : "-");
+	rc = ex_run((char *[]){"/bin/cat", "/proc/self/cgroup", NULL}, &o, &r);
+	dprintf(fd, "cat %ld %d %s", rc, r.exit_status, r.output ? r.output : "-\n");
+	ex_result_done(&r);
+	rc = ex_run((char *[]){"/nonexistent/healer-test", NULL}, &o, &r);
+	dprintf(fd, "missing %ld\n", rc);
+	/* setsid() and a double fork, then the timeout: the cgroup still holds them all. */
+	o.timeout_usec = 300 * MSEC;
+	o.grace_usec = 200 * MSEC;
+	rc = ex_run((char *[]){p_escape, "stay", NULL}, &o, &r);
+	dprintf(fd, "escape %ld timed_out %d contained %d alive %d\n", rc, r.timed_out, r.contained,
+		pid_alive(pid_after(r.output, "grandchild ")));
+	ex_result_done(&r);
+	dprintf(fd, "left %d\n", cg_entries(NULL, "cmd-", NULL, 0));
+	_exit(0);
+}
+
+TEST(test_cgroup_clone3_refused)
+{
+	char out[8192], expect[PATH_MAX];
+
+	run_forked(clone3_refused_child, out, sizeof(out));
+	if (strncmp(out, "no filter", 9) == 0) {
+		printf("INFO seccomp not available here (%s): clone3 fallback not tried\n", out);
+		return;
+	}
+	CHECK_CONTAINS(out, "clone3 -1 ENOSYS\n");
+	util_snprintf(expect, sizeof(expect), "\n0::%s/cmd-", cg_root + strlen(cg_mount));
+	CHECK_CONTAINS(out, "cat 0 0 ");
+	CHECK_CONTAINS(out, expect);
+	CHECK_CONTAINS(out, "\nmissing -2\n");
+	CHECK_CONTAINS(out, "\nescape 0 timed_out 1 contained 1 alive 0\n");
+	CHECK_CONTAINS(out, "\nleft 0\n");
+	check_no_children();
+}
+
 static bool own_cgroup_is_root(void)
 {
 	char self[4096];
@@ -1271,6 +1343,7 @@ int main(int argc, char **argv)
 		RUN(test_cgroup_free_running);
 		RUN(test_cgroup_limits);
 		RUN(test_cgroup_setup_own);
+		RUN(test_cgroup_clone3_refused);
 		harness_current = "cgroup cleanup";
 		CHECK_(rmdir(cg_root) == 0, "rmdir %s: %s", cg_root, strerror(errno));
 	}
