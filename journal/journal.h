@@ -21,9 +21,11 @@
  * here could split a token into a piece no pattern knows.
  */
 #define JR_MESSAGE_MAX (16 * 1024)
-#define JR_FIELD_MAX   256 /* bytes of any other field kept */
-#define JR_MAX_FILES   64
-#define JR_CONTEXT_MAX 200 /* context lines at most */
+/* PID 1's messages are read down to warning whatever max_priority is (see reader.c). */
+#define JR_PID1_PRIORITY 4
+#define JR_FIELD_MAX	 256 /* bytes of any other field kept */
+#define JR_MAX_FILES	 64
+#define JR_CONTEXT_MAX	 200 /* context lines at most */
 
 typedef struct JrReader JrReader;
 

@@ -60,17 +60,32 @@ int jr_open_journal_(const JrReader *r, sd_journal **ret)
 
 static int add_priority_matches(sd_journal *j, int max_priority)
 {
+	int r = 0;
+
 	/* Matches on one field are OR'ed: the journal's index does the work. */
-	for (int p = 0; p <= max_priority; p++) {
+	for (int p = 0; p <= max_priority && r >= 0; p++) {
 		char m[16];
-		int r;
 
 		(void)util_snprintf(m, sizeof m, "PRIORITY=%d", p);
 		r = sd_journal_add_match(j, m, 0);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	/*
+	 * Or PID 1's own word on a unit at warning: systemd says a running
+	 * service died ("Failed with result 'signal'") at warning and never at
+	 * err, so an err threshold alone would never see a killed service.
+	 * _PID is set by journald: nobody else can write as PID 1.
+	 */
+	if (r >= 0 && max_priority < JR_PID1_PRIORITY) {
+		char m[16];
+
+		(void)util_snprintf(m, sizeof m, "PRIORITY=%d", JR_PID1_PRIORITY);
+		r = sd_journal_add_disjunction(j);
+		if (r >= 0)
+			r = sd_journal_add_match(j, "_PID=1", 0);
+		if (r >= 0)
+			r = sd_journal_add_match(j, m, 0);
+	}
+	return r;
 }
 
 /* A fresh sd_journal with the reader's matches and threshold. */
@@ -436,7 +451,8 @@ int jr_next(JrReader *r, JrEntry *ret)
 			jr_entry_done(&e);
 			return k;
 		}
-		if (e.priority < 0 || e.priority > r->opts.max_priority) {
+		if (e.priority < 0 || (e.priority > r->opts.max_priority &&
+				       !(e.pid == 1 && e.priority <= JR_PID1_PRIORITY))) {
 			/* A corrupt or hand-made entry the match let through: skip it. */
 			jr_entry_done(&e);
 			continue;

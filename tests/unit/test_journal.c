@@ -456,6 +456,54 @@ TEST(test_transport_and_sessions)
 	jr_free(r);
 }
 
+/*
+ * PID 1 says a running service died at warning ("Failed with result
+ * 'signal'"), never at err: its warnings are read whatever the threshold;
+ * nobody else's, and not its notices.
+ */
+TEST(test_pid1_warnings)
+{
+	static const char *const entries[] = {
+		"PRIORITY=4\n_PID=1\n_UID=0\nUNIT=app.service\n_SYSTEMD_UNIT=init.scope\n"
+		"MESSAGE=app.service: Failed with result 'signal'.\n",
+		"PRIORITY=5\n_PID=1\n_UID=0\nUNIT=app.service\n_SYSTEMD_UNIT=init.scope\n"
+		"MESSAGE=app.service: Main process exited, code=killed, status=9/KILL\n",
+		"PRIORITY=4\n_PID=4321\n_SYSTEMD_UNIT=app.service\nMESSAGE=a warning of app's "
+		"own\n",
+		"PRIORITY=4\n_PID=4321\nPID=1\n_SYSTEMD_UNIT=app.service\nMESSAGE=claims pid 1\n",
+		"PRIORITY=3\n_PID=1\n_UID=0\nUNIT=db.service\n_SYSTEMD_UNIT=init.scope\n"
+		"MESSAGE=Failed to start db.service.\n",
+	};
+	char export[128];
+	JrEntry v[8];
+	JrReader *r;
+	size_t n;
+	FILE *f;
+
+	snprintf(export, sizeof export, "%s/pid1.export", tmpdir);
+	f = fopen(export, "we");
+	if (!f)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(entries); i++)
+		fprintf(f,
+			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%zu\n_BOOT_ID="
+			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\n%s\n",
+			1790000000000000ULL + i * 1000, 1000 + i * 1000, entries[i]);
+	fclose(f);
+	r = open_dir(make_journal(export, "pid1"), 3);
+	n = r ? read_all(r, v, ELEMENTSOF(v)) : 0;
+	CHECK_INT(n, ==, 2);
+	if (n == 2) {
+		CHECK_STR(v[0].message, "app.service: Failed with result 'signal'.");
+		CHECK_STR(v[0].unit, "app.service");
+		CHECK_INT(v[0].priority, ==, 4);
+		CHECK_STR(v[1].message, "Failed to start db.service.");
+	}
+	for (size_t i = 0; i < n; i++)
+		jr_entry_done(&v[i]);
+	jr_free(r);
+}
+
 static void export_entry(FILE *f, int i, const char *prio, const char *message)
 {
 	fprintf(f,
@@ -683,6 +731,7 @@ int main(void)
 	RUN(test_fingerprint);
 	RUN(test_flood);
 	RUN(test_transport_and_sessions);
+	RUN(test_pid1_warnings);
 	RUN(test_token_at_the_cut);
 	RUN(test_follow_batches);
 	RUN(test_follow_replay);
