@@ -48,7 +48,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
-.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency
+.PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze bench-redact bench-latency bench-api bench-monit
 
 all: $(BUILD)/healer
 
@@ -119,7 +119,7 @@ run: deps
 	@tools/run.sh $(BUILD)/healer
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact bench-latency bench-api
+bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-monit
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -140,6 +140,12 @@ bench-api: deps
 	@tools/deps.sh --bench
 	$(MAKE) SANITIZE=0 all
 	bash bench/api.sh build/healer
+
+# Healer beside Monit in one sandbox: kill -9 of two copies of a daemon, 20 each.
+bench-monit: deps
+	@tools/deps.sh --bench
+	$(MAKE) SANITIZE=0 all
+	bash bench/monit.sh build/healer
 
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all
