@@ -49,7 +49,7 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBFUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build/libfuzzer/fuzz_%)
 
 .PHONY: all deps test tests run lint fuzz fuzz-build clean format bench bench-journal bench-analyze \
-	bench-redact bench-latency bench-replay bench-api install uninstall
+	bench-redact bench-latency bench-replay bench-api bench-monit install uninstall
 
 all: $(BUILD)/healer
 
@@ -141,7 +141,7 @@ uninstall:
 	@$(INSTALL_ENV) tools/install.sh uninstall
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-replay
+bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-replay bench-monit
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -162,6 +162,12 @@ bench-api: deps
 	@tools/deps.sh --bench
 	$(MAKE) SANITIZE=0 all
 	bash bench/api.sh build/healer
+
+# Healer beside Monit in one sandbox: kill -9 of two copies of a daemon, 20 each.
+bench-monit: deps
+	@tools/deps.sh --bench
+	$(MAKE) SANITIZE=0 all
+	bash bench/monit.sh build/healer
 
 bench-analyze: deps
 	$(MAKE) SANITIZE=0 all

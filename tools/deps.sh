@@ -60,6 +60,17 @@ if [ "$mode" = "--bench" ]; then
 	command -v wrk >/dev/null 2>&1 || need+=(wrk)
 	command -v curl >/dev/null 2>&1 || need+=(curl)
 fi
+# monit, the peer of `make bench-monit`. Installing Debian's package would
+# enable and start monit.service with the host's /etc/monit/monitrc on a
+# host that runs systemd; the bench runs its own Monit in a sandbox, so only
+# the one binary is taken out of the package, into build/tools/, as promtool
+# is below (the libraries it links to are installed when missing). One on
+# the PATH serves as well.
+monit=$(cd "$(dirname "$0")/.." && pwd)/build/tools/monit
+fetch_monit=0
+if [ "$mode" = "--bench" ] && ! command -v monit >/dev/null 2>&1 && [ ! -x "$monit" ]; then
+	fetch_monit=1
+fi
 # promtool, the reference check of the /metrics text (test_metrics). Debian
 # ships it only inside the server package, whose install weighs some 325 MB
 # (mostly JavaScript for its web UI), adds a system user and enables
@@ -72,7 +83,7 @@ if [ "$mode" = "--test" ] && ! command -v promtool >/dev/null 2>&1 && [ ! -x "$p
 	fetch_promtool=1
 fi
 
-[ ${#need[@]} -eq 0 ] && [ $fetch_promtool -eq 0 ] && exit 0
+[ ${#need[@]} -eq 0 ] && [ $fetch_promtool -eq 0 ] && [ $fetch_monit -eq 0 ] && exit 0
 if [ "$mode" = "--check" ]; then
 	echo "build: missing pkg-config modules or tools; install the Debian packages: ${need[*]}" >&2
 	echo "build: (as root, 'make deps' does it)" >&2
@@ -106,4 +117,36 @@ if [ $fetch_promtool -eq 1 ]; then
 	chmod 0755 "$promtool.tmp"
 	"$promtool.tmp" --version >/dev/null
 	mv "$promtool.tmp" "$promtool"
+fi
+
+if [ $fetch_monit -eq 1 ]; then
+	echo "deps: taking monit out of the Debian package monit into ${monit%/*}" >&2
+	mwork=$(mktemp -d)
+	trap 'rm -rf "${work:-}" "$mwork"' EXIT
+	if [ "$(id -u)" -eq 0 ]; then
+		[ ${#need[@]} -gt 0 ] || [ $fetch_promtool -eq 1 ] || apt-get update -qq </dev/null
+		chown _apt "$mwork" 2>/dev/null || true
+	fi
+	(cd "$mwork" && apt-get download -qq monit </dev/null >/dev/null)
+	deb=$(echo "$mwork"/monit_*.deb)
+	# Its shared libraries (libssl, libpam, zlib, libcrypt): the packages of
+	# its Depends: line that are not installed yet.
+	libs=()
+	for dep in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/:any//' | tr -d ' '); do
+		[ -n "$dep" ] || continue
+		dpkg-query -W -f '${Status}' "$dep" 2>/dev/null | grep -q 'install ok installed' || libs+=("$dep")
+	done
+	if [ ${#libs[@]} -gt 0 ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "deps: monit needs: ${libs[*]}; run as root, or: apt-get install -y ${libs[*]}" >&2
+			exit 1
+		fi
+		echo "deps: installing ${libs[*]}" >&2
+		apt-get install -y -qq --no-install-recommends "${libs[@]}" </dev/null >/dev/null
+	fi
+	mkdir -p "${monit%/*}"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/monit >"$monit.tmp"
+	chmod 0755 "$monit.tmp"
+	"$monit.tmp" -V >/dev/null
+	mv "$monit.tmp" "$monit"
 fi
