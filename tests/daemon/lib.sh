@@ -73,7 +73,7 @@ PY
 }
 
 daemon_cleanup() {
-	[ -n "${KEEP_LOG:-}" ] && cp "$tmp/healer.log" /tmp/healer-last.log
+	[ -n "${KEEP_LOG:-}" ] && cp "$tmp/healer.log" "/tmp/healer-last-$ns.log" && cp "$tmp/journald.log" "/tmp/journald-last-$ns.log"
 	[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
 	kill "$streampid" "$jpid" 2>/dev/null
 	wait 2>/dev/null

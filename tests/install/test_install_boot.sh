@@ -127,17 +127,17 @@ print(eval(sys.argv[2]) if a else "")' "$@"
 	done
 	ins systemctl daemon-reload
 	ins systemctl start flaky.service app.service homeapp.service 2>/dev/null
-	check "flaky.service restarted by systemctl, attempt healed" until_ok 30 state_is flaky.service healed
+	check "flaky.service restarted by systemctl, attempt healed" until_ok 60 state_is flaky.service healed
 	check "flaky.service active" [ "$(prop flaky ActiveState)" = active ]
-	check "/opt/app/run.sh made executable, attempt healed" until_ok 30 state_is app.service healed
+	check "/opt/app/run.sh made executable, attempt healed" until_ok 60 state_is app.service healed
 	check "/opt/app/run.sh mode 0755" [ "$(ins stat -c %a /opt/app/run.sh)" = 755 ]
-	check "under /home: refused by ProtectHome=read-only" until_ok 30 state_is homeapp.service failed
+	check "under /home: refused by ProtectHome=read-only" until_ok 60 state_is homeapp.service failed
 	check "under /home: the record says why" grep -q 'Read-only file system' <<<"$(output_of homeapp.service)"
 	check "/home/alice/run.sh untouched" [ "$(ins stat -c %a /home/alice/run.sh)" = 644 ]
 
 	# Commands in cgroups of their own, logrotate, journal vacuum (test actions).
 	trigger t-cgroup "TEST show cgroup"
-	check "show_cgroup healed" until_ok 30 state_is t-cgroup.service healed
+	check "show_cgroup healed" until_ok 60 state_is t-cgroup.service healed
 	out=$(output_of t-cgroup.service)
 	check "the command ran in <service>/cmd-*: $out" \
 		grep -qE '^0::/system.slice/healer.service/cmd-[0-9]+-[0-9]+$' <<<"$out"
@@ -147,7 +147,7 @@ print(eval(sys.argv[2]) if a else "")' "$@"
 	check "dpkg.log rotated in /var/log" ins test -e /var/log/dpkg.log.1
 	check "logrotate state written" ins grep -q dpkg.log /var/lib/logrotate/status
 	trigger t-vacuum "TEST vacuum"
-	check "journalctl --vacuum-size ran" until_ok 30 state_is t-vacuum.service healed
+	check "journalctl --vacuum-size ran" until_ok 60 state_is t-vacuum.service healed
 
 	# The API's whitelist editor writes /etc/healer.
 	ins sh -c 'cp /etc/healer/whitelist.conf /tmp/new.conf && echo "# edited through the API" >>/tmp/new.conf'
