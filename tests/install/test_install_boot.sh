@@ -49,10 +49,12 @@ if [ "${1:-}" = --checks ]; then
 			sleep 0.1
 		done
 	}
-	# newest UNIT EXPR: EXPR (Python, over the attempt a) for UNIT's newest attempt.
+	# newest UNIT EXPR: EXPR (Python, over the attempt a) for UNIT's newest attempt
+	# that was not skipped: PID 1's own "Failed with result" line about the same
+	# failure opens a second incident, which the unit's cooldown skips.
 	newest() {
 		ins /usr/local/bin/healer history --json --limit 50 | python3 -c 'import json,sys
-h=[x for x in json.load(sys.stdin)["history"] if x["error"].get("service")==sys.argv[1]]
+h=[x for x in json.load(sys.stdin)["history"] if x["error"].get("service")==sys.argv[1] and x["status"]!="skipped"]
 a=h[0] if h else None
 print(eval(sys.argv[2]) if a else "")' "$@"
 	}
