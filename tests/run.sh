@@ -74,7 +74,7 @@ for r in "$build"/fuzz/replay_*; do
 	name=$(basename "$r")
 	launch "$name" "$r" tests/fuzz/corpus/"${name#replay_}"
 done
-for s in tests/cli/test_*.sh tests/llm/test_*.sh tests/sandbox/test_*.sh tests/daemon/test_*.sh tests/api/test_*.sh; do
+for s in tests/cli/test_*.sh tests/llm/test_*.sh tests/sandbox/test_*.sh tests/daemon/test_*.sh tests/api/test_*.sh tests/scenarios/test_*.sh; do
 	[ -f "$s" ] && launch "$(basename "$s")" bash "$s"
 done
 for f in build/libfuzzer/fuzz_*; do
