@@ -285,14 +285,26 @@ static void on_analysis(Analysis *an, void *userdata)
 				(double)x->calls[i].latency_usec / USEC_PER_SEC, provider);
 	}
 	a->plan = TAKE_PTR(x->plan);
-	a->provider = strdup(x->provider ? x->provider : "rules");
+	/* When the rules answered for a provider that could not, the plan is theirs: the
+	 * record names them, and a transition says why the provider gave none. */
+	a->provider = strdup(x->fallback || !x->provider ? "rules" : x->provider);
 	if (a->plan->accepted && a->plan->n_commands > 0)
 		a->plan_json = plan_to_json(a->plan);
-	(void)st_attempt_set_analysis(a->d->store, a->id, x->provider, x->model, a->plan->diagnosis,
+	(void)st_attempt_set_analysis(a->d->store, a->id, x->fallback ? "rules" : x->provider,
+				      x->fallback ? NULL : x->model, a->plan->diagnosis,
 				      a->plan_json, x->reply);
 	if (x->error)
 		log_msg(LOG_WARNING, "attempt %lld: %s%s", (long long)a->id, x->error,
 			x->fallback ? "; the offline rules answered" : "");
+	if (x->fallback) {
+		char why[REASON_MAX];
+
+		(void)util_snprintf(why, sizeof why,
+				    "fallback: %s gave no plan (%s); the offline rules answered",
+				    x->provider ? x->provider : "the provider",
+				    x->error ? x->error : "no reason given");
+		(void)attempt_transition(a, AT_ANALYZING, why);
+	}
 	/*
 	 * A reply the whitelist refused makes the attempt rejected; no reply at
 	 * all (no rule matched, the provider failed) is simply no plan.

@@ -75,7 +75,7 @@ for r in "$build"/fuzz/replay_*; do
 	launch "$name" "$r" tests/fuzz/corpus/"${name#replay_}"
 done
 for s in tests/cli/test_*.sh tests/llm/test_*.sh tests/sandbox/test_*.sh tests/daemon/test_*.sh \
-	tests/api/test_*.sh tests/install/test_*.sh; do
+	tests/api/test_*.sh tests/install/test_*.sh tests/scenarios/test_*.sh; do
 	[ -f "$s" ] && launch "$(basename "$s")" bash "$s"
 done
 for f in build/libfuzzer/fuzz_*; do

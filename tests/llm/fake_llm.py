@@ -311,6 +311,26 @@ def sc_thinking(c, show_thoughts=False):
     return gemini_thinking(c, show_thoughts) if c.provider == "gemini" else chat_thinking(c)
 
 
+def sc_byprompt(c):
+    """The reply of the first --plans entry whose regex is found in the user prompt, with
+    its groups filled in (re's expand: \\g<name>); none: an empty plan, as a careful model
+    gives when no action fits."""
+    for rx, reply in c.plans:
+        m = rx.search(c.prompt)
+        if m:
+            return ok(c, [m.expand(reply)])
+    return ok(c, ['{"diagnosis": "nothing in the list fits this error", "commands": []}'])
+
+
+def load_plans(path):
+    """--plans FILE: a JSON list of {"match": REGEX, "reply": TEXT}, tried in order."""
+    if not path:
+        return []
+    with open(path, encoding="utf-8") as f:
+        items = json.load(f)
+    return [(re.compile(i["match"], re.S), i["reply"]) for i in items]
+
+
 MIB3 = 3 * 1024 * 1024
 SCENARIOS = {
     "good": lambda c: ok(c, [PLAN]),
@@ -351,6 +371,7 @@ SCENARIOS = {
     "choiceerrorfatal": lambda c: choice_error(c, 400, "Provider returned error"),
     "thinking": sc_thinking,
     "thoughts": lambda c: sc_thinking(c, True),
+    "byprompt": sc_byprompt,
 }
 
 
@@ -764,7 +785,7 @@ class Handler(BaseHTTPRequestHandler):
         prompt = user_prompt(provider, body)
         model = body["model"] if provider == "openai" and scenario else scenario
         c = types.SimpleNamespace(provider=provider, model=model, attempt=attempt, n=n,
-                                  prompt=prompt, body=body)
+                                  prompt=prompt, body=body, plans=self.server.plans)
         make = find_scenario(scenario, provider)
         # As the services do: the key first, then the request, then the model.
         r = key_refusal(c, headers, st.key, bool(scenario and scenario.startswith("local-")))
@@ -808,11 +829,13 @@ def main():
     ap.add_argument("--port-file", required=True, help="where to write the port number")
     ap.add_argument("--log", required=True, help="JSON lines, one per request")
     ap.add_argument("--key", help="the API key requests must carry")
+    ap.add_argument("--plans", help="JSON list of {match, reply} for the byprompt scenario")
     args = ap.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True  # stalled answers must not hold up shutdown
     server.state = State(args.log, args.key)
+    server.plans = load_plans(args.plans)
 
     def stop(signum, frame):
         raise SystemExit(0)

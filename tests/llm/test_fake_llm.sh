@@ -33,7 +33,12 @@ lastlog() {
 		{ echo "  last log entry: $(tail -n 1 "$tmp/log")" >&2; return 1; }
 }
 
-"$py" tests/llm/fake_llm.py --port-file "$tmp/port" --log "$tmp/log" --key K &
+# byprompt's answers: the first regex found in the user prompt, groups filled in.
+cat >"$tmp/plans.json" <<'JSON'
+[{"match": "(?P<u>\\S+\\.service) failed: bind\\(\\) to (?P<a>\\S+) failed",
+  "reply": "{\"diagnosis\": \"\\g<a> is taken\", \"commands\": [{\"action\": \"restart_service\", \"args\": {\"unit\": \"\\g<u>\"}}]}"}]
+JSON
+"$py" tests/llm/fake_llm.py --port-file "$tmp/port" --log "$tmp/log" --key K --plans "$tmp/plans.json" &
 pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/port" 2>/dev/null)
@@ -308,6 +313,11 @@ gemini emptychoices
 check "emptychoices: candidates []" pyjson "$tmp/out" 'j["candidates"] == [] and "promptFeedback" not in j'
 gemini echo
 check "echo: diagnosis is the user prompt" pyjson "$tmp/out" '__import__("json").loads(j["candidates"][0]["content"]["parts"][0]["text"])["diagnosis"] == "nginx.service failed: bind() to 0.0.0.0:80 failed"'
+gemini byprompt
+check "byprompt: the matching entry, groups filled in" pyjson "$tmp/out" '__import__("json").loads(j["candidates"][0]["content"]["parts"][0]["text"]) == {"diagnosis": "0.0.0.0:80 is taken", "commands": [{"action": "restart_service", "args": {"unit": "nginx.service"}}]}'
+gemini_body "the disk is full" >"$tmp/g2.json"
+gbody=$tmp/g2.json gemini byprompt
+check "byprompt: no entry matches, no commands" pyjson "$tmp/out" '__import__("json").loads(j["candidates"][0]["content"]["parts"][0]["text"])["commands"] == []'
 size=$(curl -s -o "$tmp/huge" -w '%{size_download}' -H 'x-goog-api-key: K' -H 'Content-Type: application/json' \
 	--data-binary @"$tmp/g.json" "$base/v1beta/models/huge:generateContent")
 check "huge: >= 3 MiB ($size)" test "$size" -ge $((3 * 1024 * 1024))
