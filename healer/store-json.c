@@ -116,6 +116,20 @@ static void read_end(Store *s)
 		(void)sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* Ends a view's read: *ret gets top, or top is freed and the error returned. */
+static int view_end(JsonCtx *c, cJSON *top, int r, cJSON **ret)
+{
+	read_end(c->s);
+	if (r >= 0 && !c->ok)
+		r = -ENOMEM;
+	if (r < 0) {
+		cJSON_Delete(top);
+		return r;
+	}
+	*ret = top;
+	return 0;
+}
+
 static int add_actions(JsonCtx *c, cJSON *item, int64_t id)
 {
 	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
@@ -312,15 +326,7 @@ int st_history_json(Store *s, const char *state, size_t limit, size_t offset, cJ
 	r = read_begin(s);
 	if (r >= 0)
 		r = history_rows(&c, top, state, limit, offset);
-	read_end(s);
-	if (r >= 0 && !c.ok)
-		r = -ENOMEM;
-	if (r < 0) {
-		cJSON_Delete(top);
-		return r;
-	}
-	*ret = top;
-	return 0;
+	return view_end(&c, top, r, ret);
 }
 
 /* One history item; -ENOENT when there is no such attempt. */
@@ -473,15 +479,7 @@ int st_statistics_json(Store *s, cJSON **ret)
 
 	if (r >= 0)
 		r = stats_rows(&c, top);
-	read_end(s);
-	if (r >= 0 && !c.ok)
-		r = -ENOMEM;
-	if (r < 0) {
-		cJSON_Delete(top);
-		return r;
-	}
-	*ret = top;
-	return 0;
+	return view_end(&c, top, r, ret);
 }
 
 /*
@@ -545,13 +543,5 @@ int st_fingerprints_json(Store *s, size_t limit, cJSON **ret)
 		list = add_child(&c, top, "fingerprints", cJSON_CreateArray());
 	if (r >= 0 && list)
 		r = fingerprint_rows(&c, list, limit > ST_HISTORY_MAX ? ST_HISTORY_MAX : limit);
-	read_end(s);
-	if (r >= 0 && !c.ok)
-		r = -ENOMEM;
-	if (r < 0) {
-		cJSON_Delete(top);
-		return r;
-	}
-	*ret = top;
-	return 0;
+	return view_end(&c, top, r, ret);
 }
