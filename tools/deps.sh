@@ -52,6 +52,9 @@ if [ "$mode" = "--test" ]; then
 	[ -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer*.a' 2>/dev/null | head -n 1)" ] ||
 		need+=(libclang-rt-dev)
 	command -v curl >/dev/null 2>&1 || need+=(curl)
+	# Tier 2 of the scenarios: a Debian root booted by systemd-nspawn.
+	command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 	# The dashboard's test drives a real headless browser.
 	[ -x /usr/bin/chromium ] || need+=(chromium)
 	[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)

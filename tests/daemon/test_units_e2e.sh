@@ -73,8 +73,15 @@ check "app healed" hist_wait 20 'any(h["status"]=="healed" and h["error"]["servi
 check "app active" test "$(systemctl is-active app.service)" = active
 
 # A script without its x bit: made executable (only that one file).
-systemctl start job.service
-check "job fixed" hist_wait 20 'any(h["status"]=="healed" and h["error"]["service"]=="job.service" and h["actions"][0]["action"]=="fix_permissions" for h in H)'
+# systemd's "Failed at step EXEC spawning PATH" comes from the unit's forked
+# child, which exits at once: when journald looks up its cgroup too late,
+# the line has no unit and Healer (rightly) leaves it alone. A job runs
+# again (a timer would); the third run at the latest is attributed.
+for try in 1 2 3; do
+	systemctl start job.service 2>/dev/null
+	hist_wait 8 'any(h["status"]=="healed" and h["error"]["service"]=="job.service" for h in H)' 2>/dev/null && break
+done
+check "job fixed (run $try)" hist_wait 20 'any(h["status"]=="healed" and h["error"]["service"]=="job.service" and h["actions"][0]["action"]=="fix_permissions" for h in H)'
 check "job.sh executable" test -x "$tmp/job.sh"
 
 # Attack: an unprivileged process claims nginx failed, forging UNIT= fields.

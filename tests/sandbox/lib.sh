@@ -56,18 +56,27 @@ sb_whitelist() {
 	}
 }
 
-# sb_run [sandbox.sh options] -- [ARGS]: this script again inside a sandbox,
-# as `bash $0 --inside ARGS`, with $tmp as HEALER_SB_TMP; returns its status.
-# A sandbox that did not start counts as one failure.
+# sb_run [--pid1] [sandbox.sh options] -- [ARGS]: this script again inside a
+# sandbox (tier 1b, sandbox.sh), or with --pid1 inside a container whose
+# PID 1 is systemd (tier 2, nspawn.sh: the tree and $tmp bound at their own
+# paths), as `bash $0 --inside ARGS`, with $tmp as HEALER_SB_TMP; returns
+# its status. A sandbox that did not start counts as one failure.
 sb_run() {
-	local opts=() rc
+	local runner=$top/tests/sandbox/sandbox.sh opts=() rc dir
+	if [ "${1:-}" = --pid1 ]; then
+		runner=$top/tests/sandbox/nspawn.sh
+		for dir in "$top" "$tmp" "$(dirname "$bin")" "$progs"; do
+			opts+=(--bind "$dir")
+		done
+		shift
+	fi
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		opts+=("$1")
 		shift
 	done
 	[ "${1:-}" = -- ] && shift
 	HEALER_SB_TMP=$tmp HEALER_BIN=$bin HEALER_PROGS_DIR=$progs \
-		"$top/tests/sandbox/sandbox.sh" "${opts[@]}" -- bash "$0" --inside "$@"
+		"$runner" "${opts[@]}" -- bash "$(cd "$(dirname "$0")" && pwd)/${0##*/}" --inside "$@"
 	rc=$?
 	if [ $rc -eq 125 ]; then
 		echo "FAIL: the sandbox did not start"
