@@ -111,15 +111,13 @@ machine=hb$$
 log=$(mktemp /tmp/healer-boot-XXXXXX.log)
 child=
 cleanup() {
-	local rc=$? i
+	local rc=$?
 	trap - EXIT TERM INT HUP
 	if [ -n "$child" ]; then
 		kill -KILL "$child" 2>/dev/null
 		wait "$child" 2>/dev/null
 	fi
-	for ((i = ${#cgdirs[@]} - 1; i >= 0; i--)); do
-		remove_tree "${cgdirs[i]}" || rc=125
-	done
+	cgroups_remove || rc=$?
 	[ $rc -eq 0 ] || sed 's/^/boot: console: /' "$log" | tail -n 20 >&2
 	rm -f "$log"
 	exit $rc

@@ -90,3 +90,13 @@ cgroups_make() { # NAME PREFIX
 	done </proc/self/cgroup
 	[ ${#cgdirs[@]} -gt 0 ] || die "no cgroup hierarchies"
 }
+
+# Removes the cgroups cgroups_make made, newest first (the child is gone by
+# then). Returns 125 when one could not be removed, else 0.
+cgroups_remove() {
+	local rc=0 i
+	for ((i = ${#cgdirs[@]} - 1; i >= 0; i--)); do
+		remove_tree "${cgdirs[i]}" || rc=125
+	done
+	return $rc
+}

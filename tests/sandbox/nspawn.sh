@@ -53,7 +53,7 @@ rootfs=$("$here/rootfs.sh" "${HEALER_BIN:-}") || die "no root file system for th
 name=healer-pid1-$$-$RANDOM$RANDOM
 child= nspawn_log=
 cleanup() {
-	local rc=$? end i
+	local rc=$? end
 	trap - EXIT TERM INT HUP
 	if [ -n "$child" ]; then
 		# nspawn asks the container's systemd to halt; SIGKILL if it hangs.
@@ -66,9 +66,7 @@ cleanup() {
 		[ -n "${init:-}" ] && kill -KILL "$init" 2>/dev/null
 		wait "$child" 2>/dev/null
 	fi
-	for ((i = ${#cgdirs[@]} - 1; i >= 0; i--)); do
-		remove_tree "${cgdirs[i]}" || rc=125
-	done
+	cgroups_remove || rc=$?
 	rm -f "$nspawn_log"
 	exit $rc
 }

@@ -63,15 +63,13 @@ done
 name=healer-sandbox-$$-$RANDOM$RANDOM
 child=
 cleanup() {
-	local rc=$? i
+	local rc=$?
 	trap - EXIT TERM INT HUP
 	if [ -n "$child" ]; then
 		kill -KILL "$child" 2>/dev/null
 		wait "$child" 2>/dev/null
 	fi
-	for ((i = ${#cgdirs[@]} - 1; i >= 0; i--)); do
-		remove_tree "${cgdirs[i]}" || rc=125
-	done
+	cgroups_remove || rc=$?
 	exit $rc
 }
 trap cleanup EXIT

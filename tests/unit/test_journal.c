@@ -60,6 +60,29 @@ static JrReader *open_dir(const char *dir, int max_priority)
 }
 
 /* Reads all selected entries into a small array of copies. */
+/*
+ * Entries (fields, one per line) into a journal of their own, a second
+ * apart; common is added to each. Returns a reader at its head, or NULL.
+ */
+static JrReader *journal_of(const char *name, const char *common, const char *const *entries,
+			    size_t n)
+{
+	char export[128];
+	FILE *f;
+
+	snprintf(export, sizeof export, "%s/%s.export", tmpdir, name);
+	f = fopen(export, "we");
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f,
+			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%zu\n_BOOT_ID="
+			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\n%s%s\n",
+			1790000000000000ULL + i * 1000, 1000 + i * 1000, common, entries[i]);
+	fclose(f);
+	return open_dir(make_journal(export, name), 3);
+}
+
 static size_t read_all(JrReader *r, JrEntry *v, size_t max)
 {
 	size_t n = 0;
@@ -418,23 +441,10 @@ TEST(test_transport_and_sessions)
 		/* A transport that is not a plain token is not read. */
 		"_TRANSPORT=ker nel\n_PID=1\nMESSAGE=z\n",
 	};
-	char export[128];
 	JrEntry v[8];
-	JrReader *r;
+	JrReader *r = journal_of("transport", "PRIORITY=3\n", entries, ELEMENTSOF(entries));
 	size_t n;
-	FILE *f;
 
-	snprintf(export, sizeof export, "%s/transport.export", tmpdir);
-	f = fopen(export, "we");
-	if (!f)
-		return;
-	for (size_t i = 0; i < ELEMENTSOF(entries); i++)
-		fprintf(f,
-			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%zu\n_BOOT_ID="
-			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\nPRIORITY=3\n%s\n",
-			1790000000000000ULL + i * 1000, 1000 + i * 1000, entries[i]);
-	fclose(f);
-	r = open_dir(make_journal(export, "transport"), 3);
 	if (!r)
 		return;
 	n = read_all(r, v, ELEMENTSOF(v));
@@ -474,24 +484,10 @@ TEST(test_pid1_warnings)
 		"PRIORITY=3\n_PID=1\n_UID=0\nUNIT=db.service\n_SYSTEMD_UNIT=init.scope\n"
 		"MESSAGE=Failed to start db.service.\n",
 	};
-	char export[128];
 	JrEntry v[8];
-	JrReader *r;
-	size_t n;
-	FILE *f;
+	JrReader *r = journal_of("pid1", "", entries, ELEMENTSOF(entries));
+	size_t n = r ? read_all(r, v, ELEMENTSOF(v)) : 0;
 
-	snprintf(export, sizeof export, "%s/pid1.export", tmpdir);
-	f = fopen(export, "we");
-	if (!f)
-		return;
-	for (size_t i = 0; i < ELEMENTSOF(entries); i++)
-		fprintf(f,
-			"__REALTIME_TIMESTAMP=%llu\n__MONOTONIC_TIMESTAMP=%zu\n_BOOT_ID="
-			"0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d\n%s\n",
-			1790000000000000ULL + i * 1000, 1000 + i * 1000, entries[i]);
-	fclose(f);
-	r = open_dir(make_journal(export, "pid1"), 3);
-	n = r ? read_all(r, v, ELEMENTSOF(v)) : 0;
 	CHECK_INT(n, ==, 2);
 	if (n == 2) {
 		CHECK_STR(v[0].message, "app.service: Failed with result 'signal'.");
