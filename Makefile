@@ -141,7 +141,17 @@ uninstall:
 	@$(INSTALL_ENV) tools/install.sh uninstall
 
 # Figures, not assertions: speed against a reference tool in the same run.
-bench: bench-journal bench-analyze bench-redact bench-latency bench-api bench-replay bench-monit
+# Each benchmark prints its report and appends its headline rows to one file;
+# the run closes with them as one table (bench/table.py). A benchmark that
+# fails does not stop the others; the table names it and make bench fails.
+BENCHES = journal analyze redact latency api replay monit
+BENCH_ROWS = $(CURDIR)/build/bench/rows.tsv
+bench: deps
+	@mkdir -p build/bench && rm -f $(BENCH_ROWS)
+	@for b in $(BENCHES); do \
+		$(MAKE) --no-print-directory HEALER_BENCH_ROWS=$(BENCH_ROWS) bench-$$b || echo "bench-$$b failed"; \
+	done
+	@python3 bench/table.py $(BENCH_ROWS) $(BENCHES)
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all
@@ -150,7 +160,9 @@ bench-journal: deps
 # One loopback LLM call: healer analyze against plain curl, same server, same body.
 bench-redact: deps
 	$(MAKE) SANITIZE=0 build/bench/redact
-	build/bench/redact tests/data/redaction/clean.txt
+	@out=$$(build/bench/redact tests/data/redaction/clean.txt) && echo "$$out" && . bench/rows.sh && \
+		bench_row "redact, cost per ordinary log line" "$$(echo "$$out" | sed -n 's/.*, \([0-9.]*\) ns per line.*/\1 ns/p')" \
+			"" "$$(echo "$$out" | sed -n 's/^[0-9]* lines, \([0-9]*\) changed.*/\1 lines changed/p')"
 
 # From a journal entry to its attempt executing, beside journalctl -f; a storm; idle costs.
 bench-latency: deps

@@ -13,6 +13,7 @@ rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
 sys.dont_write_bytecode = True  # nothing written into the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from journal_files import journal_files  # noqa: E402
+from rows import row  # noqa: E402
 
 work, files = journal_files(n)
 fargs = [f"--file={f}" for f in files]
@@ -52,5 +53,8 @@ print(f"healer journal scan   {h:8.3f} s  (median of {rounds})  peak RSS {rss['h
 print(f"journalctl -p err     {j:8.3f} s  (median of {rounds})  peak RSS {rss['journalctl'] / 1024:6.1f} MiB")
 print(f"ratio healer/journalctl: {h / j:.2f}  (goal: at most 0.50)")
 print(f"healer: {n / h:,.0f} journal entries/s covered, {matched / h:,.0f} selected entries/s")
+row(f"journal scan, {n:,} entries", f"{h:.3f} s, {rss['healer'] / 1024:.1f} MiB",
+    f"journalctl -p err -o json: {j:.3f} s, {rss['journalctl'] / 1024:.1f} MiB",
+    f"{h / j:.2f} (goal <= 0.50)")
 if folded != matched:
     sys.exit(f"bench: healer folded {folded} entries but journalctl selected {matched}")

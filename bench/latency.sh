@@ -12,7 +12,9 @@
 #  3. idle RSS and wakeups (context switches) in 60 idle seconds.
 HEALER_BIN=${1:-build/healer}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
-. "$(dirname "$0")/../tests/daemon/lib.sh"
+benchdir=$(cd "$(dirname "$0")" && pwd)
+. "$benchdir/../tests/daemon/lib.sh"
+. "$benchdir/rows.sh"
 daemon_init hbench "$@"
 
 printf '[healer]\nmax_commands = 5\n[action noop]\ndescription = harmless\nmatch = noop\nexec = /bin/true\ntimeout = 5s\n' \
@@ -50,6 +52,7 @@ pss_kb() { awk '$1 == "Pss:" {print $2}' "/proc/$hpid/smaps_rollup"; }
 # in full; PSS divides them among the processes that map them, as the kernel accounts memory.
 rss() { echo "RSS $(status_kb VmRSS) kB ($(status_kb RssAnon) kB private, $(status_kb RssFile) kB mapped files), PSS $(pss_kb) kB"; }
 echo "fresh daemon: $(rss) (goal under 10240 kB)"
+fresh_rss=$(status_kb VmRSS) fresh_pss=$(pss_kb)
 
 send() { # PREFIX LINES: LINES errors over 100 fingerprints (1,000 paced, a storm at full speed)
 	python3 - "/run/systemd/journal.$ns/socket" "$1" "$2" <<'PY'
@@ -71,8 +74,11 @@ deadline=$(($(date +%s) + 60))
 until [ "$(q "SELECT count(*) FROM transitions WHERE to_state='executing'")" -ge 100 ] ||
 	[ "$(date +%s)" -ge "$deadline" ]; do sleep 0.1; done
 sleep 1
-python3 - "$tmp/state/healer.db" "$tmp/follower.times" <<'PY'
+python3 - "$tmp/state/healer.db" "$tmp/follower.times" "$benchdir" <<'PY'
 import sqlite3, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[3])
+from rows import row
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 h = sorted((t - f) / 1000.0 for f, t in db.execute(
     "SELECT i.first_seen, t.at FROM transitions t JOIN attempts a ON t.attempt_id = a.id "
@@ -90,6 +96,9 @@ print("latency, journal timestamp -> attempt executing (ms), first line of each 
 print("  %-34s n=%3d  p50 %7.1f  p99 %7.1f  max %7.1f" % ("healer run", len(h), pct(h, 50), pct(h, 99), h[-1] if h else 0))
 print("  %-34s n=%3d  p50 %7.1f  p99 %7.1f  max %7.1f" % ("journalctl --namespace -f (limit)", len(j), pct(j, 50), pct(j, 99), j[-1] if j else 0))
 print("  p99 difference: %.1f ms (goal: within 20 ms)" % (pct(h, 99) - pct(j, 99)))
+row("latency, journal entry -> executing, p50 / p99", "%.1f / %.1f ms" % (pct(h, 50), pct(h, 99)),
+    "journalctl --namespace -f: %.1f / %.1f ms" % (pct(j, 50), pct(j, 99)),
+    "p99 +%.1f ms (goal <= 20 ms)" % (pct(h, 99) - pct(j, 99)))
 # Where the time goes: journal -> detected (read and committed), -> analyzing, -> executing.
 steps = {}
 for f, st, at in db.execute(
@@ -102,8 +111,8 @@ for st in ("detected", "analyzing", "executing"):
     print("  journal -> %-10s p50 %7.1f  p99 %7.1f" % (st, pct(v, 50), pct(v, 99)))
 PY
 
-storm() { # PREFIX LINES-EXPECTED-IN-ALL
-	local c0 a0 n
+storm() { # PREFIX LINES-EXPECTED-IN-ALL ROW-LABEL
+	local c0 a0 n analyses ms
 	c0=$(cpu)
 	a0=$(q "SELECT count(*) FROM attempts WHERE provider IS NOT NULL")
 	send "$1" 50000
@@ -111,18 +120,25 @@ storm() { # PREFIX LINES-EXPECTED-IN-ALL
 	until [ "$(q "SELECT coalesce(sum(count),0) FROM incidents WHERE message LIKE '$1 fault%'")" = "$2" ] ||
 		[ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
 	sleep 2
-	echo "  storm '$1': lines recorded $(q "SELECT coalesce(sum(count),0) FROM incidents WHERE message LIKE '$1 fault%'"), analyses made $(($(q "SELECT count(*) FROM attempts WHERE provider IS NOT NULL") - a0)), CPU $(((($(cpu) - c0) * 1000) / $(getconf CLK_TCK))) ms, peak RSS $(status_kb VmHWM) kB"
+	analyses=$(($(q "SELECT count(*) FROM attempts WHERE provider IS NOT NULL") - a0))
+	ms=$(((($(cpu) - c0) * 1000) / $(getconf CLK_TCK)))
+	echo "  storm '$1': lines recorded $(q "SELECT coalesce(sum(count),0) FROM incidents WHERE message LIKE '$1 fault%'"), analyses made $analyses, CPU $ms ms, peak RSS $(status_kb VmHWM) kB"
+	bench_row "latency, $3" "$analyses analyses, CPU $ms ms, peak RSS $(status_kb VmHWM) kB" "" \
+		"goal: $4 analyses"
 }
 echo "storm, 50,000 lines over 100 fingerprints (goal: 100 analyses, then 0):"
-storm storm 50000
+storm storm 50000 "storm of 50,000 lines, 100 fingerprints" 100
 until [ "$(q "SELECT count(*) FROM attempts WHERE state IN ('detected','analyzing','executing','verifying')")" = 0 ]; do sleep 0.2; done
 echo "  outcomes: $(q "SELECT a.state || '=' || count(*) FROM attempts a JOIN incidents i ON a.incident_id=i.id WHERE i.message LIKE 'storm fault%' AND a.provider IS NOT NULL GROUP BY a.state" | tr '\n' ' ')"
-storm storm 100000
+storm storm 100000 "the same storm again, once healed" 0
 
 sleep 3
 sw0=$(($(status_kb voluntary_ctxt_switches) + $(status_kb nonvoluntary_ctxt_switches)))
 sleep "$IDLE_SECONDS"
 sw1=$(($(status_kb voluntary_ctxt_switches) + $(status_kb nonvoluntary_ctxt_switches)))
 echo "idle after the storms: $(rss), wakeups in $IDLE_SECONDS s: $((sw1 - sw0)) (goal: none periodic)"
+bench_row "latency, memory fresh / after the storms" "RSS $fresh_rss / $(status_kb VmRSS) kB, PSS $fresh_pss / $(pss_kb) kB" \
+	"" "goal: RSS < 10240 kB"
+bench_row "latency, wakeups in $IDLE_SECONDS idle s" "$((sw1 - sw0))" "" "goal: none periodic"
 stop_healer
 kill "$fpid" "$tpid" 2>/dev/null

@@ -327,6 +327,13 @@ print("ratio Monit/Healer, median running again: %.1fx (goal: at least 5x)" % (m
 print("ratio Monit/Healer, median to healed, verification included: %.2fx" % (
     ma / statistics.median(res["healed"])))
 print("Healer's attempts: " + ", ".join("%s %s %d" % r for r in outcomes))
+if os.environ.get("HEALER_BENCH_ROWS"):  # make bench's closing table (bench/rows.py)
+    with open(os.environ["HEALER_BENCH_ROWS"], "a") as f:
+        f.write("monit, kill -9 -> running again, median / max\t%.0f / %.0f ms\t"
+                "Monit (set daemon 1): %.0f / %.0f ms\t%.1fx (goal >= 5x)\n" % (
+                    mb * 1000, max(res["b"]) * 1000, ma * 1000, max(res["a"]) * 1000, ma / mb))
+        f.write("monit, memory VmRSS / PSS\t%d / %d kB\tMonit: %d / %d kB\t\n" % (
+            mh[0], mh[1], mm[0], mm[1]))
 print("memory at the end (kB)      VmRSS      PSS   VmHWM")
 print("  monit               %10d %8d %7d" % mm)
 print("  healer run          %10d %8d %7d" % mh)

@@ -16,6 +16,7 @@ top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # nothing written into the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from journal_files import journal_files  # noqa: E402
+from rows import row  # noqa: E402
 
 
 def run(cmd):
@@ -74,6 +75,10 @@ def main():
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(rep["outcomes"].items())))
     print("refusals: " + (", ".join(f"{k} {v}" for k, v in sorted(rep["refusals"].items()))
                           or "none"))
+    row(f"replay, {n:,} entries", f"{h:.3f} s, {n / h:,.0f} entries/s",
+        f"journalctl --directory -p err -o json: {j:.3f} s", f"{h / j:.2f}")
+    row("replay, analyses per fingerprint", f"{per:.2f} ({rep['analyses']} for {fps['total']})",
+        "", "goal: <= 1")
     if rep["entries"] != selected:
         sys.exit(f"bench: the replay read {rep['entries']} entries but journalctl "
                  f"selected {selected}")

@@ -11,7 +11,7 @@ build=${1:-build/san}
 jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 2) + 2))}
 export HEALER_TEST_DATA=$PWD/tests/data HEALER_PROGS_DIR=$PWD/$build/progs HEALER_BIN=$PWD/$build/healer
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-passed=0 failed=0 broken=()
+passed=0 failed=0 broken=() failing=()
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -44,6 +44,7 @@ count() { # name, output file, exit code
 	f=${f%% failed*}
 	passed=$((passed + p))
 	failed=$((failed + f))
+	[ "$f" -eq 0 ] || failing+=("$1")
 	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
 		broken+=("$1 (exit $3)")
 		failed=$((failed + 1))
@@ -92,6 +93,15 @@ for name in "${names[@]}"; do
 		grep -E 'FAIL|ERROR|Sanitizer|runtime error|passed, |\] info: ' || true
 	count "$name" "$tmp/$name.out" "$rc"
 done
-for b in "${broken[@]}"; do echo "BROKEN: $b"; done
+# The failures once more at the very end, so that a log cut to its last
+# lines (as CI shows it) still names them.
+for name in "${failing[@]}"; do
+	echo "FAILED: $name"
+	grep -E 'FAIL|ERROR|Sanitizer|runtime error' "$tmp/$name.out" | head -n 20 | sed 's/^/    /'
+done
+for b in "${broken[@]}"; do
+	echo "BROKEN: $b"
+	tail -n 20 "$tmp/${b%% (*}.out" 2>/dev/null | sed 's/^/    /'
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
