@@ -186,7 +186,9 @@ check "the running command finished" hist_wait 2 'any(h["status"]=="interrupted"
 echo "info: SIGTERM with a command running: exit after $(((t1 - t0) / 1000000)) ms"
 
 # 8. auto_execute = no: awaiting approval, across a restart; approve, reject, expiry.
-write_config "cooldown = 0" "max_heals_per_hour = 100" "max_attempts = 10" "auto_execute = no" "approval_timeout = 3s"
+# A long approval_timeout while the test approves and rejects (a loaded
+# machine can take seconds between the steps), a short one for the expiry.
+write_config "cooldown = 0" "max_heals_per_hour = 100" "max_attempts = 10" "auto_execute = no" "approval_timeout = 10min"
 rm -f "$tmp/thing" "$tmp/gadget"
 start_healer || exit 1
 jsend 3 "thing broke, needs approval"
@@ -203,6 +205,9 @@ id=$(python3 -c 'import json,sys; print([h["id"] for h in json.loads(sys.argv[1]
 check "reject" "$bin" reject -c "$tmp/healer.conf" "$id"
 check "rejected" hist_wait 15 "any(h['id']==$id and h['status']=='rejected' for h in H)"
 check "the rejected fix did not run" test ! -e "$tmp/gadget"
+stop_healer
+write_config "cooldown = 0" "max_heals_per_hour = 100" "max_attempts = 10" "auto_execute = no" "approval_timeout = 2s"
+start_healer || exit 1
 jsend 3 "gadget broke, left alone"
 check "expired" hist_wait 15 'any(h["status"]=="rejected" and "left alone" in h["error"]["message"] and "approval_timeout" in h["reason"] for h in H)'
 stop_healer

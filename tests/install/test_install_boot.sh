@@ -12,7 +12,7 @@
 # goes unnoticed.
 #
 # The Debian root file system is made once with debootstrap (about a minute,
-# from the host's apt mirror) and kept in /var/tmp/healer-tier2; set
+# from the host's apt mirror) by tests/sandbox/rootfs.sh and cached; set
 # HEALER_TIER2_ROOT to use another. Without root, systemd-nspawn or a root
 # file system (and no debootstrap to make one) the test is skipped.
 set -uo pipefail
@@ -187,29 +187,15 @@ skip() {
 [ "$(id -u)" -eq 0 ] || skip "needs root (namespaces, cgroups, nspawn)"
 command -v systemd-nspawn >/dev/null || skip "no systemd-nspawn (apt-get install systemd-container)"
 
-# The packages the installed binary links (Debian 12 names) and the actions use.
-pkgs=systemd,systemd-sysv,dbus,logrotate,libcurl4,libcjson1,libcmark0.30.2,libmicrohttpd12,libpcre2-8-0,libsqlite3-0
-rootfs=${HEALER_TIER2_ROOT:-/var/tmp/healer-tier2/bookworm-$(md5sum <<<"$pkgs" | cut -c1-8)}
-if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
-	[ -z "${HEALER_TIER2_ROOT:-}" ] || skip "HEALER_TIER2_ROOT=$rootfs holds no systemd"
-	command -v debootstrap >/dev/null || skip "no root file system in $rootfs and no debootstrap"
-	# The main archive of the host's apt sources (not a comment, not security).
-	mirror=$(grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-		grep -oE 'https?://[^ ]+/debian/?( |$)' | tr -d ' ' | head -n 1)
-	mkdir -p "${rootfs%/*}"
-	(
-		flock 9
-		if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
-			echo "info: making $rootfs with debootstrap from ${mirror:-deb.debian.org} (once)"
-			rm -rf "$rootfs.tmp"
-			debootstrap --variant=minbase --include="$pkgs" bookworm "$rootfs.tmp" \
-				"${mirror:-http://deb.debian.org/debian}" >"${rootfs%/*}/debootstrap.log" 2>&1 &&
-				mv "$rootfs.tmp" "$rootfs"
-		fi
-	) 9>"${rootfs%/*}/.lock"
-	[ -x "$rootfs/lib/systemd/systemd" ] ||
-		skip "debootstrap failed (see ${rootfs%/*}/debootstrap.log)"
+# The one cached Debian root of tier 2 (tests/sandbox/rootfs.sh, shared
+# with the scenarios): systemd, dbus, logrotate for the shipped rotate
+# action, and the packages of the test build's libraries, which hold every
+# library of the installed (unsanitized) binary too.
+if [ -n "${HEALER_TIER2_ROOT:-}" ]; then
+	rootfs=$HEALER_TIER2_ROOT
+	[ -x "$rootfs/lib/systemd/systemd" ] || skip "HEALER_TIER2_ROOT=$rootfs holds no systemd"
+elif ! rootfs=$("$top/tests/sandbox/rootfs.sh" "${HEALER_BIN:-$top/build/san/healer}" 2>"$top/build/.rootfs.err"); then
+	skip "no root file system for the container: $(tail -n 3 "$top/build/.rootfs.err")"
 fi
 
 tmp=$(mktemp -d /tmp/healer-install-boot-XXXXXX)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # rootfs.sh [BINARY]: prints the folder of a Debian root for tier 2
-# (nspawn.sh, TESTING.md): minbase, systemd as init, dbus, python3 and curl
-# for the tests, and the Debian packages of BINARY's shared libraries (asked
+# (nspawn.sh, test_install_boot.sh, TESTING.md): minbase, systemd as init,
+# dbus, python3, curl and logrotate for the tests, and the Debian packages of BINARY's shared libraries (asked
 # of ldd and dpkg on this host, which runs the same release), so that the
 # host's build runs inside. Made once with debootstrap (≈50 s) and kept in
 # $HEALER_ROOTFS_CACHE (default /var/cache/healer-tests), named after a
@@ -19,7 +19,8 @@ die() {
 }
 [ "$(id -u)" -eq 0 ] || die "needs root"
 
-pkgs=(systemd systemd-sysv dbus python3 curl)
+# logrotate: the shipped whitelist's log rotation, run by test_install_boot.
+pkgs=(systemd systemd-sysv dbus python3 curl logrotate)
 if [ -n "${1:-}" ]; then
 	[ -x "$1" ] || die "$1: not an executable"
 	# dpkg knows a library by the path its package installed: with merged
