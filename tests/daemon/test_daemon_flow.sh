@@ -151,11 +151,19 @@ sleep 1.1
 jsend 3 "widget broke"
 check "a restart keeps the clear" hist_wait 15 '[h["status"] for h in H if "widget" in h["error"]["message"]][:2]==["escalated","failed"]'
 
-# 4. The error comes back right after the fix: verification fails.
+# 4. The error comes back right after the fix: verification fails. A long
+# verify_window, so that a loaded machine still sees the attempt verifying
+# before the test sends the recurrence.
+stop_healer >/dev/null
+sed -i 's/^verify_window = 2s$/verify_window = 10s/' "$tmp/healer.conf"
+start_healer || exit 1
 jsend 3 "flapper broke"
 hist_wait 15 'any(h["status"]=="verifying" and "flapper" in h["error"]["message"] for h in H)' >/dev/null 2>&1
 jsend 3 "flapper broke"
-check "recurrence fails" hist_wait 15 'any(h["status"]=="failed" and "flapper" in h["error"]["message"] and "recur" in h["reason"] for h in H)'
+check "recurrence fails" hist_wait 30 'any(h["status"]=="failed" and "flapper" in h["error"]["message"] and "recur" in h["reason"] for h in H)'
+stop_healer >/dev/null
+sed -i 's/^verify_window = 10s$/verify_window = 2s/' "$tmp/healer.conf"
+start_healer || exit 1
 
 # 5. Healer's own lines are never acted on.
 jsend 3 "thing broke from healer itself" SYSLOG_IDENTIFIER=healer

@@ -31,7 +31,7 @@ whitelist() {
 	{
 		wl_action mark_a 2000 a
 		wl_action mark_b 200 b
-		wl_action mark_g 1500 g "" "cooldown = 1h"
+		wl_action mark_g 4000 g "" "cooldown = 1h"
 		wl_action mark_e 100 e
 		wl_action mark_z 3000 z 1
 		wl_action mark_h 0 h
@@ -264,13 +264,14 @@ stop_healer
 
 # 5e. approval_timeout passes while the daemon is down: the attempt expires
 # at start and nothing runs.
-write_config "cooldown = 0" "max_attempts = 10" "max_heals_per_hour = 100" "auto_execute = no" "approval_timeout = 2s"
+write_config "cooldown = 0" "max_attempts = 10" "max_heals_per_hour = 100" "auto_execute = no" "approval_timeout = 5s"
 start_healer || exit 1
 sleep 1.1
 jsend 3 "theta broke"
+# 5 s: room for a loaded machine to see the wait before it expires.
 check "theta awaits approval again" hw 15 'len(A("theta broke")) == 2 and A("theta broke")[0]["status"] == "awaiting_approval"'
 stop_healer
-sleep 2.2
+sleep 5.2
 start_healer || exit 1
 check "expired at start" hw 15 "A('theta broke')[0]['status'] == 'rejected' and 'approval_timeout' in A('theta broke')[0]['reason'] and A('theta broke')[0]['actions'] == []"
 check "theta's command never ran ($(starts t))" test "$(starts t)" = 0

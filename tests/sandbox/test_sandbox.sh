@@ -36,8 +36,10 @@ if [ "${1:-}" = --inside ]; then
 	[ "$(systemctl is-active never.service)" = inactive ] && ok || bad "never.service not inactive"
 
 	# A unit's "<3>" line: PRIORITY=3 and the trusted unit, from the journal.
+	# The writer lives on a moment after its line: journald reads a sender's
+	# unit from /proc, and a process already gone leaves the line unitless.
 	tag=boom-$RANDOM$RANDOM
-	printf '[Service]\nType=oneshot\nSyslogLevelPrefix=yes\nExecStart=/bin/echo "<3>%s"\n' "$tag" \
+	printf '[Service]\nType=oneshot\nSyslogLevelPrefix=yes\nExecStart=/bin/sh -c "echo \\"<3>%s\\"; sleep 1"\n' "$tag" \
 		>"$HEALER_SANDBOX_UNITS/boom.service"
 	systemctl daemon-reload && systemctl start boom.service && ok || bad "boom.service did not run"
 	line() { journalctl --no-pager -o export MESSAGE="$tag" | grep -E '^(PRIORITY|_SYSTEMD_UNIT)='; }
