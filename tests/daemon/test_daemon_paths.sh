@@ -33,7 +33,7 @@ whitelist() {
 		wl_action mark_b 200 b
 		wl_action mark_g 4000 g "" "cooldown = 1h"
 		wl_action mark_e 100 e
-		wl_action mark_z 3000 z 1
+		wl_action mark_z 8000 z 1
 		wl_action mark_h 0 h
 		wl_action mark_t 0 t
 		wl_action mark_i 1500 i
@@ -153,6 +153,7 @@ check "the second executed after the first was healed" hq '
 
 # 2. Three on one unit. The one woken first gives way (the action's cooldown,
 # since the first has just run it): the third must still be woken, and run.
+# The first's command takes 4 s, room to send the others while it runs.
 jsend_unit bar.service 3 "gamma broke"
 hw 15 'A("gamma broke") and A("gamma broke")[0]["status"] == "executing"' >/dev/null
 jsend_unit bar.service 3 "delta broke"
@@ -164,12 +165,13 @@ check "the third was still woken, and healed" hw 15 'A("epsilon broke")[0]["stat
 check "mark_g ran once, mark_e once ($(starts g), $(starts e))" test "$(starts g)/$(starts e)" = 1/1
 
 # 3. The first fails and escalates its unit (escalate_after = 1): the one
-# that waited for the unit must run nothing.
+# that waited for the unit must run nothing. The first's command takes 8 s,
+# room for a loaded machine to send the second while it runs.
 jsend_unit baz.service 3 "zeta broke"
 hw 15 'A("zeta broke") and A("zeta broke")[0]["status"] == "executing"' >/dev/null
 jsend_unit baz.service 3 "eta broke"
 check "eta waits" hw 15 'A("eta broke") and T(A("eta broke")[0], "waiting: ")'
-check "zeta failed and escalated" hw 15 'A("zeta broke")[0]["status"] == "escalated"'
+check "zeta failed and escalated" hw 30 'A("zeta broke")[0]["status"] == "escalated"'
 check "eta skipped: its unit is escalated" hw 15 '
 A("eta broke")[0]["status"] == "skipped" and "baz.service was escalated" in A("eta broke")[0]["reason"] and A("eta broke")[0]["actions"] == []'
 check "eta's command never ran ($(starts h))" test "$(starts h)" = 0
