@@ -241,7 +241,10 @@ static int open_common(const char *path, bool readonly, Store **ret, char **ret_
 	r = configure(s);
 	if (r >= 0)
 		r = readonly ? schema_version(s, &version) : migrate(s);
-	if (r >= 0 && readonly && version < SCHEMA_VERSION) {
+	/* Migration 1 sets the id with the first tables: version 0 is an empty file. */
+	if (r >= 0 && readonly && version == 0)
+		r = st_sql_refuse(s, -EPROTO, "not a Healer database (it holds no tables)");
+	else if (r >= 0 && readonly && version < SCHEMA_VERSION) {
 		(void)util_snprintf(s->err, sizeof s->err,
 				    "schema version %d is older than this Healer's %d; "
 				    "open it read-write once to migrate it",

@@ -200,6 +200,13 @@ int st_statistics_json(Store *s, cJSON **ret);
  * attempt's), "would_run_reason" (the newest such attempt's, or null)}]}.
  */
 int st_fingerprints_json(Store *s, size_t limit, cJSON **ret);
+/*
+ * What a record holds and the time it spans (a read-only view's status):
+ * {"incidents", "lines" (folded into them), "attempts", "first_seen" (the
+ * oldest incident's first line), "last_seen" (the newest line), times as
+ * the other views give them, null when there is no incident}.
+ */
+int st_record_json(Store *s, cJSON **ret);
 
 /* Totals for the accounting checks: incidents, lines folded into them. */
 int st_totals(Store *s, uint64_t *ret_incidents, uint64_t *ret_lines, uint64_t *ret_attempts);
