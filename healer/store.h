@@ -56,7 +56,12 @@ bool at_state_is_final(AttemptState s);
  * failure *ret_error (required) says why in one line.
  */
 int st_open(const char *path, Store **ret, char **ret_error);
-/* Opens read-only (replay files, the CLI's history); no migration. */
+/*
+ * Opens read-only (replay files, the CLI's history); no migration, and an
+ * empty file is refused as no store. Where SQLite cannot make its -shm
+ * beside the file (a folder the caller may not write) and no -wal with
+ * commits lies there, the file is read as immutable (no lock, nothing made).
+ */
 int st_open_readonly(const char *path, Store **ret, char **ret_error);
 Store *st_close(Store *s);
 static inline void st_closep(Store **s)

@@ -16,6 +16,7 @@ cli_init serve
 
 T0=1796040000 # 2026-11-30 12:00:00 UTC, the journal's first entry
 pids=()
+serve_as=() # a command to run healer serve under (setpriv)
 cli_on_exit='for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done'
 
 check() { # what CMD...
@@ -38,7 +39,7 @@ fingerprint() {
 serve() {
 	local name=$1
 	shift
-	"$bin" serve "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	"${serve_as[@]}" "$bin" serve "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	spid=$!
 	pids+=("$spid")
 	for _ in $(seq 500); do
@@ -223,6 +224,38 @@ chmod 644 "$tmp/my.token"
 expect_rc 1 "$bin" serve --db "$db" --listen "127.0.0.1:$port" --token-file "$tmp/my.token"
 check "a token others may read is refused" grep -q "others may read the API token" "$tmp/err"
 check "the record is still unchanged" test "$(fingerprint "$db")" = "$before"
+
+# A record where the server may not write (read-only media, another user's
+# folder): SQLite cannot make its -shm there, and the file, closed cleanly by
+# its replay (no -wal beside it), is read as immutable; nothing is made.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$tmp/ro" "$tmp/own"
+	cp "$db" "$tmp/ro/c.db"
+	chmod 755 "$tmp" "$tmp/ro" # this test's own folders, so that nobody may read them
+	chmod 644 "$tmp/ro/c.db"
+	chown 65534:65534 "$tmp/own"
+	c_before=$(fingerprint "$tmp/ro/c.db")
+	port=$(free_port)
+	serve_as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	if serve s5 --db "$tmp/ro/c.db" --listen "127.0.0.1:$port" --token-file "$tmp/own/t"; then
+		token=$(cat "$tmp/own/t")
+		req GET "/api/auto-healer/history?limit=100" -H "$(auth)"
+		check "a record in a folder the server may not write is served" same "$out" "$want_history"
+		stop s5
+	fi
+	serve_as=()
+	check "nothing was made beside it: $(ls "$tmp/ro")" test "$(ls "$tmp/ro")" = c.db
+	check "its bytes and mtime are unchanged" test "$(fingerprint "$tmp/ro/c.db")" = "$c_before"
+	# A -wal with commits beside it: the file alone is not the record; refused.
+	printf 'not empty' >"$tmp/ro/c.db-wal"
+	expect_rc 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" serve \
+		--db "$tmp/ro/c.db" --listen "127.0.0.1:$port" --token-file "$tmp/own/t"
+	check "a record with a -wal it cannot read is refused: $(cat "$tmp/err")" \
+		grep -q "healer serve: $tmp/ro/c.db: .*its -wal holds commits" "$tmp/err"
+	chmod 700 "$tmp"
+else
+	echo "info: not root: the read-only folder case is left out"
+fi
 
 # ---- refused files and usage ----
 
