@@ -95,8 +95,10 @@ static int check_file(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "healer serve: %s: %s\n", path, strerror(errno));
-		return -errno;
+		int r = -errno;
+
+		fprintf(stderr, "healer serve: %s: %s\n", path, strerror(-r));
+		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		fprintf(stderr,
@@ -166,8 +168,6 @@ int cli_serve(int argc, char **argv)
 		.listen = a.listen ? a.listen : API_VIEW_LISTEN,
 		.token_file = a.token_file ? a.token_file : token,
 	};
-	free(errors);
-	errors = NULL;
 	r = api_new_view(&vo, &api, &errors);
 	if (r < 0) {
 		fprintf(stderr, "healer serve: %s\n", errors ? errors : strerror(-r));
