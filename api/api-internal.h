@@ -14,8 +14,19 @@
 
 typedef struct Request Request;
 
+/*
+ * The server answers for the live daemon (d set), or is a read-only view of
+ * a store file (d NULL, view_file set): the routes read store and metrics,
+ * never d, unless the route is marked live, and those a view refuses in
+ * the dispatcher before any handler runs.
+ */
 struct ApiServer {
-	Daemon *d;
+	Daemon *d; /* NULL in a view */
+	sd_event *event;
+	Store *store;
+	Metrics *metrics;  /* NULL in a view: nothing counted, /metrics refused */
+	char *view_file;   /* a view's store file */
+	char *listen_name; /* how errors name the listen setting: "[api] listen", "--listen" */
 	struct MHD_Daemon *mhd;
 	sd_event_source *io, *timer, *run_soon;
 	char *token;
@@ -70,6 +81,12 @@ typedef struct Route {
 	route_fn handler;
 	bool body;		  /* takes a request body */
 	const char *content_type; /* the body's required type (prefix), or NULL */
+	/*
+	 * Why only the live daemon can answer it (it acts, or reads what only
+	 * the running daemon knows): a read-only view refuses it with this
+	 * text. NULL: a view answers it from its store.
+	 */
+	const char *live;
 } Route;
 
 extern const Route api_routes[];

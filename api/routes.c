@@ -16,6 +16,7 @@
 #include "healer/embedded.h"
 #include "healer/metrics.h"
 #include "healer/plan.h"
+#include "healer/version.h"
 #include "healer/view.h"
 
 /* ---- input ---- */
@@ -158,11 +159,9 @@ static enum MHD_Result get_metrics(Request *q)
 {
 	char *text = NULL;
 	size_t len = 0;
-	Daemon *d = q->api->d;
-	Metrics *m = daemon_metrics(d);
 	enum MHD_Result r;
 
-	if (metrics_render(m, &text, &len) < 0)
+	if (metrics_render(q->api->metrics, &text, &len) < 0)
 		return api_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
 	r = api_reply_text(q, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
 			   true);
@@ -170,12 +169,59 @@ static enum MHD_Result get_metrics(Request *q)
 	return r;
 }
 
+/*
+ * A view's status: what it is and what the record spans, in place of the
+ * fields only a running daemon knows (enabled, monitoring, the journal's
+ * lag, the provider): the dashboard reads "mode" to show a read-only page.
+ */
+static cJSON *view_status(ApiServer *a, int *ret)
+{
+	cJSON *o, *rec = NULL;
+
+	*ret = st_record_json(a->store, &rec);
+	if (*ret < 0)
+		return NULL;
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "mode", "replay-view") ||
+	    !cJSON_AddBoolToObject(o, "read_only", true) ||
+	    !cJSON_AddStringToObject(o, "file", a->view_file) ||
+	    !cJSON_AddStringToObject(o, "version", HEALER_VERSION) ||
+	    !cJSON_AddItemToObject(o, "record", rec)) {
+		cJSON_Delete(o);
+		cJSON_Delete(rec);
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	return o;
+}
+
 static enum MHD_Result get_status(Request *q)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *s;
+	int r = 0;
 
+	if (q->api->d) {
+		s = daemon_status_json(q->api->d);
+		if (s && (!cJSON_AddStringToObject(s, "mode", "live") ||
+			  !cJSON_AddBoolToObject(s, "read_only", false))) {
+			cJSON_Delete(s);
+			s = NULL;
+		}
+	} else {
+		s = view_status(q->api, &r);
+	}
+	if (!s) {
+		cJSON_Delete(o);
+		return api_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				       r < 0 && r != -ENOMEM
+					       ? "the record could not be read; see Healer's log"
+					       : "out of memory",
+				       NULL);
+	}
 	if (o)
-		cJSON_AddItemToObject(o, "auto_healer", daemon_status_json(q->api->d));
+		cJSON_AddItemToObject(o, "auto_healer", s);
+	else
+		cJSON_Delete(s);
 	return api_reply_json(q, MHD_HTTP_OK, api_success(o));
 }
 
@@ -213,7 +259,7 @@ static enum MHD_Result get_history(Request *q)
 				       "awaiting_approval, executing, verifying, healed, failed, "
 				       "rejected, skipped, escalated, interrupted",
 				       NULL);
-	r = st_history_json(daemon_store(q->api->d), state, (size_t)limit, (size_t)offset, &o);
+	r = st_history_json(q->api->store, state, (size_t)limit, (size_t)offset, &o);
 	if (r < 0)
 		return api_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				       "the history could not be read; see Healer's log", NULL);
@@ -223,7 +269,7 @@ static enum MHD_Result get_history(Request *q)
 static enum MHD_Result get_attempt(Request *q)
 {
 	cJSON *o = NULL, *top;
-	int r = st_attempt_json(daemon_store(q->api->d), param_id(q), &o);
+	int r = st_attempt_json(q->api->store, param_id(q), &o);
 
 	if (r == -ENOENT)
 		return api_reply_error(q, MHD_HTTP_NOT_FOUND, "no such attempt", NULL);
@@ -241,7 +287,7 @@ static enum MHD_Result get_attempt(Request *q)
 static enum MHD_Result get_statistics(Request *q)
 {
 	cJSON *o = NULL, *top;
-	int r = st_statistics_json(daemon_store(q->api->d), &o);
+	int r = st_statistics_json(q->api->store, &o);
 
 	if (r < 0)
 		return api_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -275,7 +321,7 @@ static cJSON *attempt_view(Request *q, int64_t attempt)
 {
 	cJSON *o = NULL;
 
-	if (attempt && st_attempt_json(daemon_store(q->api->d), attempt, &o) < 0)
+	if (attempt && st_attempt_json(q->api->store, attempt, &o) < 0)
 		o = NULL;
 	return o;
 }
@@ -721,24 +767,45 @@ static enum MHD_Result get_css(Request *q)
 			      dashboard_css_len, false);
 }
 
+/*
+ * Why a read-only view (healer serve) refuses a route: it acts, or only a
+ * running daemon can answer it. Route.live; NULL where a view answers.
+ */
+#define LIVE_METRICS                                                                  \
+	"no metrics: they count a running daemon's work; the record's totals are in " \
+	"/api/auto-healer/statistics"
+#define LIVE_HEAL   "nothing is healed here; report errors to the running daemon's API"
+#define LIVE_INJECT "no journal is followed here; inject test errors through the running daemon"
+#define LIVE_DECIDE "decisions go to the running daemon; an attempt in a record never resumes"
+#define LIVE_SWITCH "there is no healing here to turn on or off; switch the running daemon"
+#define LIVE_WL_GET "the record holds no whitelist; the running daemon serves the live one"
+#define LIVE_WL_PUT "the whitelist is edited through the running daemon's API"
+#define LIVE_WL_TEST \
+	"vetting judges this host now, through the running daemon (or healer whitelist test)"
+
 const Route api_routes[] = {
-	{"GET", "/", AUTH_OPEN, get_index, false, NULL},
-	{"GET", "/dashboard.js", AUTH_OPEN, get_js, false, NULL},
-	{"GET", "/dashboard.css", AUTH_OPEN, get_css, false, NULL},
-	{"GET", "/healthz", AUTH_OPEN, get_healthz, false, NULL},
-	{"GET", "/metrics", AUTH_OPEN, get_metrics, false, NULL},
-	{"GET", "/api/auto-healer/status", AUTH_READ, get_status, false, NULL},
-	{"GET", "/api/auto-healer/history", AUTH_READ, get_history, false, NULL},
-	{"GET", "/api/auto-healer/statistics", AUTH_READ, get_statistics, false, NULL},
-	{"GET", "/api/auto-healer/attempts/{}", AUTH_READ, get_attempt, false, NULL},
-	{"POST", "/api/auto-healer/heal", AUTH_WRITE, post_heal, true, "application/json"},
-	{"POST", "/api/test/inject-error", AUTH_WRITE, post_inject, true, "application/json"},
-	{"POST", "/api/auto-healer/attempts/{}/approve", AUTH_WRITE, post_approve, false, NULL},
-	{"POST", "/api/auto-healer/attempts/{}/reject", AUTH_WRITE, post_reject, false, NULL},
-	{"POST", "/api/auto-healer/enable", AUTH_WRITE, post_enable, false, NULL},
-	{"POST", "/api/auto-healer/disable", AUTH_WRITE, post_disable, false, NULL},
-	{"GET", "/api/whitelist", AUTH_READ, get_whitelist, false, NULL},
-	{"PUT", "/api/whitelist", AUTH_WRITE, put_whitelist, true, "text/plain"},
-	{"POST", "/api/whitelist/test", AUTH_WRITE, post_whitelist_test, true, "application/json"},
+	{"GET", "/", AUTH_OPEN, get_index, false, NULL, NULL},
+	{"GET", "/dashboard.js", AUTH_OPEN, get_js, false, NULL, NULL},
+	{"GET", "/dashboard.css", AUTH_OPEN, get_css, false, NULL, NULL},
+	{"GET", "/healthz", AUTH_OPEN, get_healthz, false, NULL, NULL},
+	{"GET", "/metrics", AUTH_OPEN, get_metrics, false, NULL, LIVE_METRICS},
+	{"GET", "/api/auto-healer/status", AUTH_READ, get_status, false, NULL, NULL},
+	{"GET", "/api/auto-healer/history", AUTH_READ, get_history, false, NULL, NULL},
+	{"GET", "/api/auto-healer/statistics", AUTH_READ, get_statistics, false, NULL, NULL},
+	{"GET", "/api/auto-healer/attempts/{}", AUTH_READ, get_attempt, false, NULL, NULL},
+	{"POST", "/api/auto-healer/heal", AUTH_WRITE, post_heal, true, "application/json",
+	 LIVE_HEAL},
+	{"POST", "/api/test/inject-error", AUTH_WRITE, post_inject, true, "application/json",
+	 LIVE_INJECT},
+	{"POST", "/api/auto-healer/attempts/{}/approve", AUTH_WRITE, post_approve, false, NULL,
+	 LIVE_DECIDE},
+	{"POST", "/api/auto-healer/attempts/{}/reject", AUTH_WRITE, post_reject, false, NULL,
+	 LIVE_DECIDE},
+	{"POST", "/api/auto-healer/enable", AUTH_WRITE, post_enable, false, NULL, LIVE_SWITCH},
+	{"POST", "/api/auto-healer/disable", AUTH_WRITE, post_disable, false, NULL, LIVE_SWITCH},
+	{"GET", "/api/whitelist", AUTH_READ, get_whitelist, false, NULL, LIVE_WL_GET},
+	{"PUT", "/api/whitelist", AUTH_WRITE, put_whitelist, true, "text/plain", LIVE_WL_PUT},
+	{"POST", "/api/whitelist/test", AUTH_WRITE, post_whitelist_test, true, "application/json",
+	 LIVE_WL_TEST},
 };
 const size_t api_n_routes = ELEMENTSOF(api_routes);

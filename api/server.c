@@ -57,7 +57,7 @@ static void count_reply(Request *q, unsigned code)
 	char c[8];
 
 	(void)snprintf(c, sizeof c, "%u", code);
-	metrics_add(daemon_metrics(q->api->d), M_API_REQUESTS, 1, c, NULL);
+	metrics_add(q->api->metrics, M_API_REQUESTS, 1, c, NULL);
 }
 
 static enum MHD_Result queue(Request *q, unsigned code, struct MHD_Response *resp)
@@ -267,7 +267,7 @@ static int on_run_soon(sd_event_source *s, void *userdata)
 
 int api_suspend(Request *q, unsigned seconds, sd_event_time_handler_t on_deadline)
 {
-	int r = sd_event_add_time_relative(daemon_event(q->api->d), &q->deadline, CLOCK_MONOTONIC,
+	int r = sd_event_add_time_relative(q->api->event, &q->deadline, CLOCK_MONOTONIC,
 					   (uint64_t)seconds * USEC_PER_SEC, USEC_PER_MSEC,
 					   on_deadline, q);
 
@@ -424,7 +424,9 @@ static bool authorized(Request *q, RouteAuth need)
 
 	if (need == AUTH_OPEN)
 		return true;
-	if (need == AUTH_READ && settings_config(daemon_settings(q->api->d))->api_public_reads)
+	/* A view has no healer.conf to allow public reads: its reads need the token. */
+	if (need == AUTH_READ && q->api->d &&
+	    settings_config(daemon_settings(q->api->d))->api_public_reads)
 		return true;
 	h = api_header(q, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -470,9 +472,26 @@ static bool admit(Request *q, const char *url)
 	}
 	if (!authorized(q, q->route->auth)) {
 		api_reply_error(q, MHD_HTTP_UNAUTHORIZED,
-				"a valid token is needed: send 'Authorization: Bearer TOKEN' with "
-				"the token from [api] token_file",
+				q->api->d
+					? "a valid token is needed: send 'Authorization: Bearer "
+					  "TOKEN' with the token from [api] token_file"
+					: "a valid token is needed: send 'Authorization: Bearer "
+					  "TOKEN' with the token from healer serve's --token-file",
 				NULL);
+		return false;
+	}
+	/*
+	 * The one gate of a read-only view: a route that acts or needs the
+	 * daemon never reaches its handler, whatever its body would say.
+	 */
+	if (!q->api->d && q->route->live) {
+		char msg[512];
+
+		(void)util_snprintf(msg, sizeof msg, "read-only view of replay %s: %s",
+				    q->api->view_file, q->route->live);
+		api_reply_error(
+			q, strcmp(q->method, "GET") == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_FORBIDDEN,
+			msg, NULL);
 		return false;
 	}
 	len = api_header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -573,7 +592,8 @@ static int listen_unix(ApiServer *a, const char *path, int *ret_fd, char **ret_e
 	/* A socket left by an earlier run goes; anything else at that path stays. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			set_error(ret_error, "[api] listen: %s exists and is not a socket", path);
+			set_error(ret_error, "%s: %s exists and is not a socket", a->listen_name,
+				  path);
 			return -EEXIST;
 		}
 		(void)unlink(path);
@@ -586,7 +606,7 @@ static int listen_unix(ApiServer *a, const char *path, int *ret_fd, char **ret_e
 	umask(old);
 	if (r < 0) {
 		close(fd);
-		set_error(ret_error, "[api] listen: cannot bind %s: %s", path, strerror(-r));
+		set_error(ret_error, "%s: cannot bind %s: %s", a->listen_name, path, strerror(-r));
 		return r;
 	}
 	a->unix_socket = true;
@@ -649,7 +669,7 @@ static int listen_ip(ApiServer *a, const char *v, int *ret_fd, char **ret_error)
 		int r = -errno;
 
 		close(fd);
-		set_error(ret_error, "[api] listen: cannot bind %s: %s%s", v, strerror(-r),
+		set_error(ret_error, "%s: cannot bind %s: %s%s", a->listen_name, v, strerror(-r),
 			  r == -EADDRINUSE ? " (is another healer running?)" : "");
 		return r;
 	}
@@ -737,39 +757,28 @@ int api_token_load(const char *path, char **ret, char **ret_error)
 
 /* ---- start and stop ---- */
 
-int api_new(Daemon *d, ApiServer **ret, char **ret_error)
+/* Reads or makes the token, listens, and puts the HTTP server on a->event; a freed on error. */
+static int start(ApiServer *a, const char *listen_on, const char *token_path, char **ret_error)
 {
-	const Config *c = settings_config(daemon_settings(d));
-	_cleanup_free_ char *token_path = NULL;
-	ApiServer *a = calloc(1, sizeof *a);
 	const union MHD_DaemonInfo *info;
 	int fd = -1, r;
 
-	*ret = NULL;
-	*ret_error = NULL;
-	if (!a)
-		return -ENOMEM;
-	a->d = d;
-	if (c->api_token_file)
-		token_path = strdup(c->api_token_file);
-	else if (asprintf(&token_path, "%s/api.token", daemon_state_dir(d)) < 0)
-		token_path = NULL;
-	if (!token_path || !(a->listen = strdup(c->api_listen))) {
+	if (!(a->listen = strdup(listen_on)) || !a->listen_name) {
 		api_free(a);
 		return -ENOMEM;
 	}
 	r = api_token_load(token_path, &a->token, ret_error);
 	if (r >= 0)
-		r = strncmp(c->api_listen, "unix:", 5) == 0
-			    ? listen_unix(a, c->api_listen + 5, &fd, ret_error)
-			    : listen_ip(a, c->api_listen, &fd, ret_error);
+		r = strncmp(listen_on, "unix:", 5) == 0
+			    ? listen_unix(a, listen_on + 5, &fd, ret_error)
+			    : listen_ip(a, listen_on, &fd, ret_error);
 	if (r >= 0 && listen(fd, 128) < 0)
 		r = -errno;
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
 		if (!*ret_error)
-			set_error(ret_error, "[api] listen %s: %s", c->api_listen, strerror(-r));
+			set_error(ret_error, "%s %s: %s", a->listen_name, listen_on, strerror(-r));
 		api_free(a);
 		return r;
 	}
@@ -783,28 +792,83 @@ int api_new(Daemon *d, ApiServer **ret, char **ret_error)
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, a, MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);
-		set_error(ret_error, "[api] listen %s: the HTTP server did not start",
-			  c->api_listen);
+		set_error(ret_error, "%s %s: the HTTP server did not start", a->listen_name,
+			  listen_on);
 		api_free(a);
 		return -EIO;
 	}
 	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	r = info ? sd_event_add_io(daemon_event(d), &a->io, info->epoll_fd, EPOLLIN, on_io, a)
-		 : -EIO;
+	r = info ? sd_event_add_io(a->event, &a->io, info->epoll_fd, EPOLLIN, on_io, a) : -EIO;
 	if (r >= 0)
-		r = sd_event_add_time_relative(daemon_event(d), &a->timer, CLOCK_MONOTONIC,
-					       USEC_PER_SEC, USEC_PER_MSEC, on_timer, a);
+		r = sd_event_add_time_relative(a->event, &a->timer, CLOCK_MONOTONIC, USEC_PER_SEC,
+					       USEC_PER_MSEC, on_timer, a);
 	if (r >= 0)
-		r = sd_event_add_defer(daemon_event(d), &a->run_soon, on_run_soon, a);
+		r = sd_event_add_defer(a->event, &a->run_soon, on_run_soon, a);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(a->run_soon, SD_EVENT_OFF);
 	if (r < 0) {
-		set_error(ret_error, "[api]: cannot watch the HTTP server: %s", strerror(-r));
+		set_error(ret_error, "%s: cannot watch the HTTP server: %s", a->listen_name,
+			  strerror(-r));
 		api_free(a);
 		return r;
 	}
 	rearm(a);
-	log_msg(LOG_INFO, "API listening on %s", c->api_listen);
+	log_msg(LOG_INFO, "API listening on %s%s%s", listen_on,
+		a->d ? "" : ", a read-only view of ", a->d ? "" : a->view_file);
+	return 0;
+}
+
+int api_new(Daemon *d, ApiServer **ret, char **ret_error)
+{
+	const Config *c = settings_config(daemon_settings(d));
+	_cleanup_free_ char *token_path = NULL;
+	ApiServer *a = calloc(1, sizeof *a);
+	int r;
+
+	*ret = NULL;
+	*ret_error = NULL;
+	if (!a)
+		return -ENOMEM;
+	*a = (ApiServer){.d = d,
+			 .event = daemon_event(d),
+			 .store = daemon_store(d),
+			 .metrics = daemon_metrics(d),
+			 .listen_name = strdup("[api] listen")};
+	if (c->api_token_file)
+		token_path = strdup(c->api_token_file);
+	else if (asprintf(&token_path, "%s/api.token", daemon_state_dir(d)) < 0)
+		token_path = NULL;
+	if (!token_path) {
+		api_free(a);
+		return -ENOMEM;
+	}
+	r = start(a, c->api_listen, token_path, ret_error);
+	if (r < 0)
+		return r;
+	*ret = a;
+	return 0;
+}
+
+int api_new_view(const ApiViewOptions *o, ApiServer **ret, char **ret_error)
+{
+	ApiServer *a = calloc(1, sizeof *a);
+	int r;
+
+	*ret = NULL;
+	*ret_error = NULL;
+	if (!a)
+		return -ENOMEM;
+	*a = (ApiServer){.event = o->event,
+			 .store = o->store,
+			 .view_file = strdup(o->file),
+			 .listen_name = strdup("--listen")};
+	if (!a->view_file) {
+		api_free(a);
+		return -ENOMEM;
+	}
+	r = start(a, o->listen ? o->listen : API_VIEW_LISTEN, o->token_file, ret_error);
+	if (r < 0)
+		return r;
 	*ret = a;
 	return 0;
 }
@@ -834,6 +898,8 @@ ApiServer *api_free(ApiServer *a)
 		explicit_bzero(a->token, strlen(a->token));
 	free(a->token);
 	free(a->listen);
+	free(a->listen_name);
+	free(a->view_file);
 	free(a->host);
 	free(a->host_port);
 	free(a->unix_path);

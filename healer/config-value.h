@@ -3,7 +3,8 @@
 
 /*
  * The checks of healer.conf's values that need more than a table row:
- * addresses, URLs, journal namespace names. Internal to healer/config.c.
+ * addresses, URLs, journal namespace names. Internal to healer/config.c,
+ * and to healer serve, whose --listen follows [api] listen's rule.
  */
 
 #include <stdbool.h>

@@ -545,3 +545,31 @@ int st_fingerprints_json(Store *s, size_t limit, cJSON **ret)
 		r = fingerprint_rows(&c, list, limit > ST_HISTORY_MAX ? ST_HISTORY_MAX : limit);
 	return view_end(&c, top, r, ret);
 }
+
+int st_record_json(Store *s, cJSON **ret)
+{
+	_cleanup_(st_sql_resetp) sqlite3_stmt *q = NULL;
+	JsonCtx c = {.s = s, .ok = true};
+	cJSON *top = cJSON_CreateObject();
+	int r = top ? read_begin(s) : -ENOMEM;
+
+	if (r >= 0)
+		r = st_sql_prepare(
+			s,
+			"SELECT count(*), coalesce(sum(count), 0), min(first_seen),"
+			" max(last_seen), (SELECT count(*) FROM attempts) FROM incidents",
+			&q);
+	if (r >= 0 && (r = st_sql_step(s, q)) > 0) {
+		add_num(&c, top, "incidents", (double)st_column_u64(q, 0));
+		add_num(&c, top, "lines", (double)st_column_u64(q, 1));
+		add_num(&c, top, "attempts", (double)st_column_u64(q, 4));
+		if (sqlite3_column_type(q, 2) == SQLITE_NULL) {
+			add_text(&c, top, "first_seen", NULL);
+			add_text(&c, top, "last_seen", NULL);
+		} else {
+			add_time(&c, top, "first_seen", st_column_u64(q, 2));
+			add_time(&c, top, "last_seen", st_column_u64(q, 3));
+		}
+	}
+	return view_end(&c, top, r, ret);
+}

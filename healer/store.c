@@ -213,6 +213,68 @@ static int configure(Store *s)
 	return 0;
 }
 
+/* path as an SQLite URI that opens it immutable: "file:", the path %-escaped, "?immutable=1". */
+static char *immutable_uri(const char *path)
+{
+	static const char tail[] = "?immutable=1";
+	size_t n = strlen(path), at = 5;
+	char *u = malloc(at + 3 * n + sizeof tail);
+
+	if (!u)
+		return NULL;
+	memcpy(u, "file:", at);
+	for (const char *c = path; *c; c++) {
+		if (strchr("/._-~", *c) || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9'))
+			u[at++] = *c;
+		else
+			at += (size_t)snprintf(u + at, 4, "%%%02X", (unsigned char)*c);
+	}
+	memcpy(u + at, tail, sizeof tail);
+	return u;
+}
+
+/*
+ * A reader of a WAL database needs the -shm file beside it and makes it
+ * when missing: where the reader may not write (a record on read-only
+ * media, or in a folder of another user's), the first read fails. When no
+ * -wal file with content lies beside it, the file alone holds every commit
+ * (its last writer checkpointed), and it may be read as immutable: no lock,
+ * no -shm, nothing made. Only for this failure: a file a writer has open
+ * has a -wal, and is refused with SQLite's message instead.
+ */
+static bool may_read_immutable(Store *s, const char *path)
+{
+	_cleanup_free_ char *wal = NULL;
+	int primary = sqlite3_extended_errcode(s->db) & 0xff;
+	struct stat st;
+
+	if (!s->readonly || (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN))
+		return false;
+	if (asprintf(&wal, "%s-wal", path) < 0)
+		return false;
+	if (lstat(wal, &st) < 0)
+		return errno == ENOENT;
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return true;
+	(void)util_snprintf(s->err, sizeof s->err,
+			    "%s (no -shm can be made in its folder, and its -wal holds commits "
+			    "the file lacks: read it where that folder may be written)",
+			    sqlite3_errmsg(s->db));
+	return false;
+}
+
+/* Drops the connection and its cached statements, to open the file anew. */
+static void reset_db(Store *s)
+{
+	for (size_t i = 0; i < s->n_cache; i++)
+		sqlite3_finalize(s->cache[i].q);
+	s->n_cache = 0;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	s->err[0] = '\0';
+}
+
 static int open_common(const char *path, bool readonly, Store **ret, char **ret_error)
 {
 	int flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX;
@@ -241,7 +303,24 @@ static int open_common(const char *path, bool readonly, Store **ret, char **ret_
 	r = configure(s);
 	if (r >= 0)
 		r = readonly ? schema_version(s, &version) : migrate(s);
-	if (r >= 0 && readonly && version < SCHEMA_VERSION) {
+	if (r < 0 && may_read_immutable(s, path)) {
+		_cleanup_free_ char *uri = immutable_uri(path);
+
+		reset_db(s);
+		r = -ENOMEM;
+		if (!uri)
+			goto fail;
+		rc = sqlite3_open_v2(uri, &s->db, flags | SQLITE_OPEN_URI, NULL);
+		if (!s->db)
+			goto fail;
+		r = rc != SQLITE_OK ? st_sql_fail(s, rc) : configure(s);
+		if (r >= 0)
+			r = schema_version(s, &version);
+	}
+	/* Migration 1 sets the id with the first tables: version 0 is an empty file. */
+	if (r >= 0 && readonly && version == 0)
+		r = st_sql_refuse(s, -EPROTO, "not a Healer database (it holds no tables)");
+	else if (r >= 0 && readonly && version < SCHEMA_VERSION) {
 		(void)util_snprintf(s->err, sizeof s->err,
 				    "schema version %d is older than this Healer's %d; "
 				    "open it read-write once to migrate it",

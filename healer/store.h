@@ -56,7 +56,12 @@ bool at_state_is_final(AttemptState s);
  * failure *ret_error (required) says why in one line.
  */
 int st_open(const char *path, Store **ret, char **ret_error);
-/* Opens read-only (replay files, the CLI's history); no migration. */
+/*
+ * Opens read-only (replay files, the CLI's history); no migration, and an
+ * empty file is refused as no store. Where SQLite cannot make its -shm
+ * beside the file (a folder the caller may not write) and no -wal with
+ * commits lies there, the file is read as immutable (no lock, nothing made).
+ */
 int st_open_readonly(const char *path, Store **ret, char **ret_error);
 Store *st_close(Store *s);
 static inline void st_closep(Store **s)
@@ -200,6 +205,13 @@ int st_statistics_json(Store *s, cJSON **ret);
  * attempt's), "would_run_reason" (the newest such attempt's, or null)}]}.
  */
 int st_fingerprints_json(Store *s, size_t limit, cJSON **ret);
+/*
+ * What a record holds and the time it spans (a read-only view's status):
+ * {"incidents", "lines" (folded into them), "attempts", "first_seen" (the
+ * oldest incident's first line), "last_seen" (the newest line), times as
+ * the other views give them, null when there is no incident}.
+ */
+int st_record_json(Store *s, cJSON **ret);
 
 /* Totals for the accounting checks: incidents, lines folded into them. */
 int st_totals(Store *s, uint64_t *ret_incidents, uint64_t *ret_lines, uint64_t *ret_attempts);

@@ -11,6 +11,10 @@
  * Authorization header, never in a URL. The page polls every few seconds
  * with one request set at a time: the next poll is scheduled only when the
  * previous one has finished.
+ *
+ * The same page serves a replay's record (healer serve): the status says
+ * "mode": "replay-view", and the page then shows a banner and leaves out
+ * every control that would act (the API refuses them there anyway).
  */
 'use strict';
 
@@ -23,6 +27,7 @@ const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY) || '';
 let polling = false, pollAgain = false, pollTimer = 0;
 let wlEtag = '';
+let readOnly = null; /* null until the first status: true for a replay's record */
 let shown = {}; /* the JSON last rendered per section: unchanged data is not redrawn */
 let noticeTimer = 0, pollFailed = false;
 const openAttempts = new Set(); /* history items the user expanded */
@@ -111,16 +116,17 @@ function signIn(t) {
 	show($('app'), true);
 	show($('signout'), true);
 	shown = {};
-	refresh();
-	loadWhitelist();
+	refresh(); /* the whitelist loads once the status says the daemon is live */
 }
 
 function signOut(message) {
 	token = '';
+	readOnly = null;
 	sessionStorage.removeItem(TOKEN_KEY);
 	clearTimeout(pollTimer);
 	show($('app'), false);
 	show($('toggle'), false);
+	show($('view-banner'), false);
 	show($('signout'), false);
 	show($('notice'), false);
 	show($('login'), true);
@@ -147,6 +153,7 @@ async function refresh() {
 			api('GET', '/api/auto-healer/history?limit=50&offset=0'),
 			api('GET', '/api/auto-healer/history?limit=100&offset=0&state=awaiting_approval'),
 		]);
+		applyMode(st.auto_healer || {});
 		renderStatus(st.auto_healer || {});
 		renderStats(stats.statistics || {});
 		renderActive(hist.history || [], waiting.history || []);
@@ -212,7 +219,49 @@ function facts(dl, rows) {
 
 /* ---- sections ---- */
 
+/* Live daemon or a replay's record: what the page offers follows the status. */
+function applyMode(s) {
+	const ro = s.mode === 'replay-view' || s.read_only === true;
+	if (ro === readOnly) return;
+	readOnly = ro;
+	show($('view-banner'), ro);
+	show($('inject'), !ro);
+	show($('wl'), !ro);
+	$('wl-save').disabled = ro;
+	for (const b of $('inject-form').querySelectorAll('button')) b.disabled = ro;
+	if (ro) {
+		show($('toggle'), false);
+		shown.active = null; /* redrawn without the approve and reject buttons */
+	} else {
+		loadWhitelist();
+	}
+}
+
+function renderView(s) {
+	const r = s.record || {};
+	const span = r.first_seen ? fmtTime(r.first_seen) + ' to ' + fmtTime(r.last_seen) : 'no incidents';
+	$('summary').textContent = 'Read-only replay view';
+	$('view-banner').textContent = 'Read-only replay view of ' + (s.file ?? '?') + ' (' + span +
+		'): what Healer would have done over that journal, in dry run. Nothing here acts: ' +
+		'no approvals, no switch, no test errors, no whitelist edits.';
+	if (!changed('status', s)) return;
+	facts($('status'), [
+		['Mode', 'read-only replay view'],
+		['Record', s.file],
+		['First line', r.first_seen ? fmtTime(r.first_seen) : ''],
+		['Last line', r.last_seen ? fmtTime(r.last_seen) : ''],
+		['Incidents', r.incidents],
+		['Lines', r.lines],
+		['Attempts', r.attempts],
+		['Version', s.version],
+	]);
+}
+
 function renderStatus(s) {
+	if (readOnly) {
+		renderView(s);
+		return;
+	}
 	const toggle = $('toggle');
 	toggle.textContent = s.enabled ? 'Disable healing' : 'Enable healing';
 	toggle.dataset.enable = s.enabled ? 'no' : 'yes';
@@ -309,7 +358,7 @@ function renderActive(recent, waiting) {
 		}
 		li.dataset.attempt = a.id;
 		li.dataset.status = a.status;
-		if (a.status === 'awaiting_approval') {
+		if (a.status === 'awaiting_approval' && !readOnly) {
 			li.append(el('div', {className: 'row'},
 				el('button', {type: 'button', className: 'approve', onclick: () => decide(a.id, 'approve')}, 'Approve #' + a.id),
 				el('button', {type: 'button', className: 'reject', onclick: () => decide(a.id, 'reject')}, 'Reject #' + a.id)));
@@ -366,6 +415,7 @@ function renderHistory(h) {
 /* ---- actions ---- */
 
 async function decide(id, verb) {
+	if (readOnly) return;
 	for (const b of $('active').querySelectorAll('button')) b.disabled = true;
 	try {
 		await api('POST', '/api/auto-healer/attempts/' + encodeURIComponent(id) + '/' + verb);
@@ -378,6 +428,7 @@ async function decide(id, verb) {
 }
 
 async function toggleHealing() {
+	if (readOnly) return;
 	const verb = $('toggle').dataset.enable === 'yes' ? 'enable' : 'disable';
 	$('toggle').disabled = true;
 	try {
@@ -392,6 +443,7 @@ async function toggleHealing() {
 
 async function inject(ev) {
 	ev.preventDefault();
+	if (readOnly) return;
 	const out = $('inject-result');
 	const body = {
 		service: $('inject-service').value, message: $('inject-message').value,
@@ -449,6 +501,7 @@ function gotoLine(n) {
 
 async function saveWhitelist(ev) {
 	ev.preventDefault();
+	if (readOnly) return;
 	const box = $('wl-errors');
 	box.replaceChildren();
 	$('wl-save').disabled = true;
@@ -476,7 +529,7 @@ async function saveWhitelist(ev) {
 			box.append(el('p', {className: 'error'}, e.message));
 		}
 	}
-	$('wl-save').disabled = false;
+	$('wl-save').disabled = !!readOnly;
 }
 
 /* ---- start ---- */

@@ -31,6 +31,9 @@ int cli_run(int argc, char **argv);
 /* healer replay --directory DIR ...: the daemon's pipeline over a journal, in dry run. */
 int cli_replay(int argc, char **argv);
 
+/* healer serve --db FILE ...: a store file, read-only, through the API and the dashboard. */
+int cli_serve(int argc, char **argv);
+
 /*
  * Commands that ask the running daemon over its REST API (cli/remote.c):
  * status, heal, inject, approve|reject ID, enable|disable.

@@ -31,6 +31,10 @@ static int usage(FILE *f)
 		"         [--out FILE] [--provider] [--top N] [--json]\n"
 		"                                 what Healer would have done over a journal "
 		"(dry run)\n"
+		"  serve --db FILE [--listen ADDR] [--token-file PATH]\n"
+		"                                 a replay's record, read-only, through the API "
+		"and\n"
+		"                                 the dashboard (127.0.0.1:8098; exit 1 refused)\n"
 		"  escalations [-c CONFIG]        what waits for an administrator\n"
 		"  clear [-c CONFIG] ID           clear an escalation: attempts resume\n"
 		"  version                        print the version\n"
@@ -75,6 +79,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return cli_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "escalations") == 0 || strcmp(argv[1], "clear") == 0)
 		return cli_escalations(argc - 1, argv + 1);
 	if (strcmp(argv[1], "history") == 0 || strcmp(argv[1], "stats") == 0)

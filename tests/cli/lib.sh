@@ -44,6 +44,17 @@ jsonl_check() {
 	fi
 }
 
+# mkjournal DIR SPEC...: real journal files in DIR (systemd-journal-remote, from
+# the export text tests/cli/mkjournal.py writes); SPEC as that script says.
+mkjournal() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	python3 "$top/tests/cli/mkjournal.py" "$dir/in.export" "$@" &&
+		/lib/systemd/systemd-journal-remote -o "$dir/x.journal" "$dir/in.export" 2>/dev/null &&
+		rm -f "$dir/in.export" || bad "could not make the journal in $dir"
+}
+
 cli_finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # healer replay over real journal files (systemd-journal-remote from export
-# text written here): the shipped whitelist and rules, and a test whitelist
+# text, mkjournal in lib.sh): the shipped whitelist and rules, and a test whitelist
 # whose command and whose precondition would each leave a marker file. It
 # checks the record (SQLite, read with python's sqlite3 and with `healer
 # history`), that nothing ran and no check was made, that policy's windows
@@ -12,35 +12,7 @@ cli_init replay
 
 T0=1796040000 # 2026-11-30 12:00:00 UTC
 
-# gen.py OUT SPEC...: SPEC is "minute:unit:priority:message[|FIELD=value,...]",
-# in time order (a journal file is read in the order it was written).
-cat >"$tmp/gen.py" <<'EOF'
-import sys
-t0 = 1796040000 * 1000000
-boot = "0b6a0e4c1f2d4a5b8c9d0e1f2a3b4c5d"
-with open(sys.argv[1], "w") as out:
-    for n, spec in enumerate(sys.argv[2:]):
-        minute, unit, prio, msg = spec.split(":", 3)
-        extra = {}
-        if "|" in msg:
-            msg, rest = msg.split("|", 1)
-            extra = dict(kv.split("=", 1) for kv in rest.split(","))
-        t = t0 + int(float(minute) * 60 * 1000000)  # given in time order
-        f = {"__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t - t0 + 5000000,
-             "_BOOT_ID": boot, "_HOSTNAME": "web1", "_TRANSPORT": "journal",
-             "_SYSTEMD_UNIT": unit, "_PID": 1000 + n, "_UID": 0, "_COMM": "svc",
-             "SYSLOG_IDENTIFIER": unit.split(".")[0], "PRIORITY": prio, "MESSAGE": msg}
-        f.update(extra)
-        out.write("".join(f"{k}={v}\n" for k, v in f.items()) + "\n")
-EOF
-mkjournal() { # DIR SPEC...
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	python3 "$tmp/gen.py" "$dir/in.export" "$@" &&
-		/lib/systemd/systemd-journal-remote -o "$dir/x.journal" "$dir/in.export" 2>/dev/null &&
-		rm -f "$dir/in.export" || bad "could not make the journal in $dir"
-}
+# The journals: mkjournal DIR SPEC... (lib.sh), SPEC "minute:unit:priority:message[|F=v,...]".
 
 # sql DB PYTHON-EXPR: rows of the record as dicts; A attempts (joined with
 # their incident), C commands, T transitions; the expression must hold.

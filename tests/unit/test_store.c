@@ -244,12 +244,18 @@ TEST(test_schema_refusals)
 	free(err);
 	CHECK_INT(raw_int(path, "SELECT count(*) FROM sqlite_schema"), ==, 1);
 
-	/* Read-only never migrates: an older (here: empty) schema is refused. */
+	/* Read-only never migrates: an empty file is no store, an older schema is refused. */
 	db_path(path, sizeof path);
 	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	CHECK_INT(st_open_readonly(path, &s, &err), ==, -EPROTO);
-	CHECK_CONTAINS(err, "older than this Healer's 2");
+	CHECK_CONTAINS(err, "not a Healer database (it holds no tables)");
 	free(err);
+	s = st_close(open_new(path, sizeof path));
+	raw_exec(path, "PRAGMA user_version = 1");
+	CHECK_INT(st_open_readonly(path, &s, &err), ==, -EPROTO);
+	CHECK_CONTAINS(err, "schema version 1 is older than this Healer's 2");
+	free(err);
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), ==, 1);
 	db_path(path, sizeof path);
 	CHECK_INT(st_open_readonly(path, &s, &err), <, 0);
 	CHECK(err != NULL);
