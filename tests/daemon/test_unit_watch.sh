@@ -11,6 +11,8 @@
 #  - a local process on the bus posing as the manager (PropertiesChanged of
 #    a healthy unit, broadcast and addressed to every connection) opens
 #    nothing, and nothing runs;
+#  - a unit failing over and over: 5 reports a minute, the rest counted
+#    and left to the journal, all folded;
 #  - watch_units = no: the same kill heals from the journal line;
 #  - no bus at all: the daemon says once that it reads the journal only.
 # The time from the kill to the fix's command start by either path is
@@ -24,7 +26,12 @@ if [ "${1:-}" != --inside ]; then
 		sb_unit "$tmp/units" "$u.service" "[Service]
 ExecStart=$progs/ex_sleep"
 	done
+	# flap.service fails at once, every time it starts; protected, so that
+	# nothing is run for it and only the watch's rate cap is seen.
+	sb_unit "$tmp/units" flap.service "[Service]
+ExecStart=/bin/false"
 	sb_whitelist "$tmp/whitelist.conf" "$tmp" || exit 1
+	sed -i 's/^protect = .*/& flap.service/' "$tmp/whitelist.conf"
 	cat >"$tmp/healer.conf" <<CONF
 [healer]
 state_dir = $tmp/state
@@ -107,6 +114,19 @@ check "2: the healthy unit kept its process" test "$(systemctl show -P MainPID d
 # status: what the watch took and what it refused.
 sig() { "$bin" status -c "$tmp/healer.conf" --json | python3 -c "import json, sys; u = json.load(sys.stdin)['auto_healer']['unit_signals']; sys.exit(0 if ($1) else 1)"; }
 check "2: status counts the failure and the refusals" sig "u['watching'] and u['failures'] == 1 and u['refused'] >= 2 and u['over_cap'] == 0"
+
+# ---- 2b. a unit failing over and over: at most 5 reports a minute, folded ----
+for _ in $(seq 8); do
+	systemctl start flap.service 2>/dev/null
+	for _ in $(seq 100); do
+		[ "$(systemctl is-active flap.service)" = failed ] && break
+		sleep 0.01
+	done
+	sleep 0.05
+done
+check "2b: the failures over the cap were counted" sig "u['failures'] == 1 + 5 and u['over_cap'] == 3"
+check "2b: one incident a dedupe_window, nothing run" hist_wait 10 "failure('flap.service') and all(not ran(h) and h['status'] in FINAL for h in of('flap.service'))"
+check "2b: the manager's reports and lines folded" hist_wait 1 "sum(h['error']['count'] for h in failure('flap.service')) >= 8"
 
 # ---- 3. watch_units = no: the journal line opens the incident ----
 stop_healer
