@@ -553,9 +553,15 @@ int unit_watch_new(sd_bus *bus, unit_failed_fn fn, void *userdata, UnitWatch **r
 			"interface='" DBUS_NAME "',member='NameOwnerChanged',arg0='" SD_NAME "'",
 			on_owner_changed, on_match_added, w);
 		if (r >= 0)
+			(void)sd_bus_slot_set_description(w->match_owner,
+							  "healer-unit-watch-owner");
+		if (r >= 0)
 			r = sd_bus_call_method_async(bus, &w->get_owner, DBUS_NAME,
 						     "/org/freedesktop/DBus", DBUS_NAME,
 						     "GetNameOwner", on_owner, w, "s", SD_NAME);
+		if (r >= 0)
+			(void)sd_bus_slot_set_description(w->get_owner,
+							  "healer-unit-watch-get-owner");
 		if (r < 0)
 			return r;
 	}
