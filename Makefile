@@ -93,6 +93,11 @@ $(BUILD)/progs/%: tests/progs/%.c | build/.pkgs
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
 
+# The one helper that speaks D-Bus (a fake service manager for the daemon tests).
+$(BUILD)/progs/bus_fake: tests/progs/bus_fake.c | build/.pkgs
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lsystemd
+
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIBHEALER)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBHEALER) $(PKG_LIBS)

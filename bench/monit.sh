@@ -6,8 +6,9 @@
 #   a.service  watched by Monit: `set daemon 1`, a `check process` on the
 #              daemon's pid file, started through the sandbox's systemctl;
 #   b.service  healed by `healer run`: the shipped whitelist and rules
-#              (restart_service after the manager's "Main process exited,
-#              code=killed" line).
+#              (restart_service after the manager's "Failed with result
+#              'signal'", from its D-Bus signal (watch_units), or its
+#              "Main process exited, code=killed" journal line).
 # KILLS rounds (default 20), alternating: kill -9 of a.service's main
 # process, wait until it runs again; kill -9 of b.service's, wait until it
 # runs again and its attempt has ended healed (settle and verify_window
@@ -274,6 +275,9 @@ with db() as c:
                       "AND m.accepted = 1").fetchone()[0]
     outcomes = c.execute("SELECT i.unit, a.state, count(*) FROM attempts a JOIN incidents i "
                          "ON a.incident_id = i.id GROUP BY i.unit, a.state ORDER BY 1, 2").fetchall()
+    sources = c.execute("SELECT i.source, count(*) FROM attempts a JOIN incidents i "
+                        "ON a.incident_id = i.id WHERE i.unit = 'b.service' AND a.state = 'healed' "
+                        "GROUP BY i.source ORDER BY 1").fetchall()
 if ran_a:
     die("Healer ran %d commands for a.service, Monit's copy" % ran_a)
 
@@ -316,7 +320,7 @@ print("running again: the killed daemon's new process has started (its own clock
 print("  %-54s %9s %9s %9s" % ("", "median ms", "max ms", "min ms"))
 print(row("Monit, a.service running again", res["a"]))
 print(row("Healer, b.service running again", res["b"]))
-print(row("  Healer: kill -> the manager's journal line", res["entry"]))
+print(row("  Healer: kill -> the failure (signal or line)", res["entry"]))
 print(row("  journalctl -f: kill -> the line arrives", res["follower"]))
 print(row("  Healer: kill -> attempt detected", res["detected"]))
 print(row("  Healer: kill -> restart_service executing", res["executing"]))
@@ -327,6 +331,7 @@ print("ratio Monit/Healer, median running again: %.1fx (goal: at least 5x)" % (m
 print("ratio Monit/Healer, median to healed, verification included: %.2fx" % (
     ma / statistics.median(res["healed"])))
 print("Healer's attempts: " + ", ".join("%s %s %d" % r for r in outcomes))
+print("b.service healed, by the incident's source: " + ", ".join("%s %d" % r for r in sources))
 if os.environ.get("HEALER_BENCH_ROWS"):  # make bench's closing table (bench/rows.py)
     with open(os.environ["HEALER_BENCH_ROWS"], "a") as f:
         f.write("monit, kill -9 -> running again, median / max\t%.0f / %.0f ms\t"

@@ -94,6 +94,9 @@ static const CfgKey keys[] = {
 	 7 * USEC_PER_DAY, "1h", RELOAD, "a plan waiting for approval this long is rejected"},
 	{"healer", "retention", CFG_SPAN, O(retention_usec), USEC_PER_HOUR, 3650 * USEC_PER_DAY,
 	 "30d", RELOAD, "history older than this is deleted from the database"},
+	{"healer", "watch_units", CFG_BOOL, O(watch_units), 0, 0, "yes", RESTART,
+	 "learn that a service failed from the service manager's D-Bus signal, not only from "
+	 "its journal line"},
 	{"journal", "source", CFG_SOURCE, O(source), 0, 0, "system", RESTART,
 	 "the journal followed: system, directory:/PATH or namespace:NAME"},
 	{"journal", "min_priority", CFG_PRIORITY, O(min_priority), 0, 7, "err", RELOAD,

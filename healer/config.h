@@ -49,6 +49,7 @@ typedef struct Config {
 	uint64_t escalate_window_usec;
 	uint64_t approval_timeout_usec;
 	uint64_t retention_usec;
+	bool watch_units; /* the service manager's signals report failed services too */
 	/* [journal] */
 	int source;	  /* JrSource: system, directory or namespace */
 	char *source_arg; /* the directory or namespace name, NULL for system */

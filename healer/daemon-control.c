@@ -124,6 +124,13 @@ cJSON *daemon_status_json(Daemon *d)
 		cJSON_AddNumberToObject(j, "lines", (double)d->lines);
 		cJSON_AddNumberToObject(j, "incidents", (double)d->incidents);
 	}
+	j = cJSON_AddObjectToObject(o, "unit_signals");
+	if (j) {
+		cJSON_AddBoolToObject(j, "watching", d->watch != NULL);
+		cJSON_AddNumberToObject(j, "failures", (double)unit_watch_reported(d->watch));
+		cJSON_AddNumberToObject(j, "refused", (double)unit_watch_refused(d->watch));
+		cJSON_AddNumberToObject(j, "over_cap", (double)unit_watch_dropped(d->watch));
+	}
 	add_str(o, "circuit",
 		d->analyzer && analyzer_breaker_open(d->analyzer) ? "open" : "closed");
 	add_str(o, "commands_in", d->cgroup_parent ? "cgroups" : "process groups");

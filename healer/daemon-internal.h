@@ -15,6 +15,7 @@
 #include "healer/plan.h"
 #include "healer/policy.h"
 #include "healer/store.h"
+#include "healer/unit-watch.h"
 #include "healer/units.h"
 #include "common/util.h"
 
@@ -22,6 +23,12 @@
 #define DAEMON_UNACTED_PER_HOUR 1000  /* incidents recorded an hour per source outside act_on */
 #define DAEMON_TRACK_BUCKETS	32768 /* a power of two, above twice the maximum */
 #define ATTEMPT_TIMER_ACCURACY	USEC_PER_MSEC
+/* How much earlier than the manager's signal PID 1's line of that failure may be stamped. */
+#define DAEMON_SIGNAL_EARLY_USEC (5 * USEC_PER_SEC)
+
+/* Where an incident came from (StIncident.source, the history's "source"). */
+#define DAEMON_ORIGIN_JOURNAL "journal"
+#define DAEMON_ORIGIN_MANAGER "manager-signal" /* the service manager's D-Bus signal */
 
 typedef struct Attempt Attempt;
 
@@ -54,6 +61,7 @@ typedef struct Tracked {
 	int64_t incident_id;
 	uint64_t first_seen_usec;
 	uint64_t last_seen_usec;
+	bool from_manager; /* opened by the manager's signal: see track_folds() */
 	bool used;
 } Tracked;
 
@@ -100,6 +108,7 @@ struct Daemon {
 	DaemonOptions opts;
 	sd_event *event;
 	sd_bus *bus;
+	UnitWatch *watch; /* the manager's unit signals; NULL: the journal only */
 	Settings *settings;
 	Analyzer *analyzer;
 	Store *store;

@@ -246,29 +246,42 @@ static void replay_tick(Daemon *d, uint64_t realtime_usec)
 		d->tally.last_usec = realtime_usec;
 }
 
-static void on_entry(const JrEntry *e, void *userdata)
+/*
+ * Whether a report at realtime `at` folds into t's incident: within
+ * dedupe_window of its first report. An incident the manager's signal
+ * opened also takes reports a little before it: PID 1 writes its journal
+ * line before it changes the unit's state and sends the signal, and
+ * journald stamps the line when it arrives, so the line of that very
+ * failure may carry an earlier time than the signal.
+ */
+static bool track_folds(const Daemon *d, const Tracked *t, uint64_t at)
 {
-	Daemon *d = userdata;
-	uint64_t fp = jr_fingerprint(e->unit, e->identifier, e->message), now;
+	if (!t->used)
+		return false;
+	if (at < t->first_seen_usec)
+		return t->from_manager && t->first_seen_usec - at <= DAEMON_SIGNAL_EARLY_USEC;
+	return at - t->first_seen_usec < dcfg(d)->window_usec;
+}
+
+/*
+ * One report of an error, inside a batch: a journal entry, or the
+ * manager's word that a service failed, put as PID 1 would write it. Folds
+ * into the open incident of its fingerprint, or opens one (act_on's record
+ * budget, policy, then analysis once the batch commits).
+ */
+static void intake(Daemon *d, const JrEntry *e, const char *origin)
+{
+	uint64_t fp = jr_fingerprint(e->unit, e->identifier, e->message), now = daemon_now(d);
+	bool from_manager = strcmp(origin, DAEMON_ORIGIN_MANAGER) == 0;
 	PolSource src;
 	StIncident in;
 	Tracked *t;
 	int64_t id;
 	int r;
 
-	if (d->batch_error)
-		return;
-	if (daemon_replaying(d))
-		replay_tick(d, e->realtime_usec);
-	now = daemon_now(d);
-	d->lines++;
-	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
-	metrics_add(d->metrics, M_JOURNAL_ENTRIES, 1, NULL, NULL);
-	metrics_set(d->metrics, M_JOURNAL_LAG, (double)d->lag_usec / USEC_PER_SEC, NULL, NULL);
 	daemon_note_recurrence(d, fp, e->realtime_usec);
 	t = track_slot(d, fp);
-	if (t->used && e->realtime_usec >= t->first_seen_usec &&
-	    e->realtime_usec - t->first_seen_usec < dcfg(d)->window_usec) {
+	if (track_folds(d, t, e->realtime_usec)) {
 		r = st_incident_touch(d->store, t->incident_id, 1, e->realtime_usec);
 		if (r < 0)
 			fail_batch(d, r, "a repeated line");
@@ -281,7 +294,7 @@ static void on_entry(const JrEntry *e, void *userdata)
 		.fingerprint = fp,
 		.unit = e->unit,
 		.identifier = e->identifier,
-		.source = "journal",
+		.source = origin,
 		.source_class = pol_source_name(src),
 		.priority = e->priority,
 		.message = e->message,
@@ -314,7 +327,25 @@ static void on_entry(const JrEntry *e, void *userdata)
 	*t = (Tracked){.fingerprint = fp,
 		       .incident_id = id,
 		       .first_seen_usec = e->realtime_usec,
+		       .from_manager = from_manager,
 		       .used = true};
+}
+
+static void on_entry(const JrEntry *e, void *userdata)
+{
+	Daemon *d = userdata;
+	uint64_t now;
+
+	if (d->batch_error)
+		return;
+	if (daemon_replaying(d))
+		replay_tick(d, e->realtime_usec);
+	now = daemon_now(d);
+	d->lines++;
+	d->lag_usec = now > e->realtime_usec ? now - e->realtime_usec : 0;
+	metrics_add(d->metrics, M_JOURNAL_ENTRIES, 1, NULL, NULL);
+	metrics_set(d->metrics, M_JOURNAL_LAG, (double)d->lag_usec / USEC_PER_SEC, NULL, NULL);
+	intake(d, e, DAEMON_ORIGIN_JOURNAL);
 }
 
 static void on_batch_begin(void *userdata)
@@ -356,6 +387,44 @@ static int on_batch_end(const char *cursor, void *userdata)
 	daemon_waiters_batch_done(d);
 	replay_pace(d);
 	return 0;
+}
+
+/*
+ * The manager says a service failed (unit-watch.c checked that the manager
+ * said it, and capped it): the incident PID 1's line "X.service: Failed
+ * with result 'R'." would open, put exactly as PID 1 words it, so that the
+ * line, which journald hands over a few hundred ms later, folds into it.
+ * Its own batch, committed (or failing) as a journal batch does.
+ */
+static void on_unit_failed(const char *unit, const char *result, uint64_t realtime_usec,
+			   void *userdata)
+{
+	Daemon *d = userdata;
+	char message[512], name[300], ident[] = "systemd";
+	JrEntry e;
+
+	if (d->stopping || !dcfg(d)->watch_units)
+		return;
+	if (d->opts.own_unit && strcmp(unit, d->opts.own_unit) == 0)
+		return;
+	if (util_snprintf(name, sizeof name, "%s", unit) < 0 ||
+	    util_snprintf(message, sizeof message, "%s: Failed with result '%s'.", unit, result) <
+		    0)
+		return;
+	e = (JrEntry){
+		.message = message,
+		.message_len = strlen(message),
+		.identifier = ident,
+		.priority = JR_PID1_PRIORITY,
+		.realtime_usec = realtime_usec,
+		.pid = 1,
+		.uid = 0,
+		.unit = name,
+	};
+	on_batch_begin(d);
+	if (d->batch_error == 0)
+		intake(d, &e, DAEMON_ORIGIN_MANAGER);
+	(void)on_batch_end(NULL, d);
 }
 
 void daemon_enqueue_fresh(Daemon *d)
@@ -1008,6 +1077,28 @@ static void remove_replay_store(Daemon *d)
 	d->replay_created = false;
 }
 
+/* The manager's unit signals, or (said once) the journal alone. */
+static void start_unit_watch(Daemon *d)
+{
+	int r;
+
+	if (!dcfg(d)->watch_units) {
+		log_msg(LOG_INFO, "watch_units = no: failed services are seen in the journal only");
+		return;
+	}
+	if (!d->bus) {
+		log_msg(LOG_INFO, "No system bus: failed services are seen in the journal only");
+		return;
+	}
+	r = unit_watch_new(d->bus, on_unit_failed, d, &d->watch);
+	if (r < 0)
+		log_errno(LOG_WARNING, r,
+			  "Failed to watch the service manager's unit changes (%m): failed "
+			  "services are seen in the journal only");
+	else
+		log_msg(LOG_INFO, "Watching the service manager's unit changes on the bus");
+}
+
 static int open_parts(Daemon *d, char **ret_errors)
 {
 	_cleanup_free_ char *why = NULL, *dbpath = NULL;
@@ -1059,6 +1150,7 @@ static int open_parts(Daemon *d, char **ret_errors)
 				  "No system bus (%m): unit actions are refused, "
 				  "unit checks fail closed");
 	}
+	start_unit_watch(d);
 	r = ex_cgroup_setup(d->opts.cgroup_parent, &d->cgroup_parent, &d->cgroup_why);
 	if (r < 0)
 		log_msg(LOG_WARNING, "Commands run in process groups, not cgroups: %s",
@@ -1136,7 +1228,8 @@ int daemon_run(Daemon *d)
 		return r;
 	}
 	(void)sd_notify(0, "READY=1");
-	status(d, "following the journal; provider %s; commands in %s",
+	status(d, "following the journal%s; provider %s; commands in %s",
+	       d->watch ? " and the manager's unit signals" : "",
 	       cfg_provider_name(dcfg(d)->provider),
 	       d->cgroup_parent ? "cgroups" : "process groups");
 	log_msg(LOG_INFO, "Started: state in %s, whitelist %s, provider %s%s", d->state_dir,
@@ -1177,6 +1270,7 @@ Daemon *daemon_free(Daemon *d)
 	if (d->pid_file)
 		(void)unlink(d->pid_file);
 	free(d->pid_file);
+	unit_watch_free(d->watch);
 	sd_bus_flush_close_unref(d->bus);
 	sd_event_unref(d->event);
 	settings_unref(d->settings);

@@ -51,8 +51,10 @@ static const FamilyInfo families[_M_MAX] = {
 			       0, "Journal entries read by the follower."},
 	[M_JOURNAL_LAG] = {"healer_journal_lag_seconds", KIND_GAUGE, NULL, NULL, NULL, 0,
 			   "Seconds between the newest journal entry and the last one read."},
-	[M_INCIDENTS] = {"healer_incidents_total", KIND_COUNTER, "source", NULL, NULL, 0,
-			 "Incidents opened, by where they came from (journal, manual, injected)."},
+	[M_INCIDENTS] =
+		{"healer_incidents_total", KIND_COUNTER, "source", NULL, NULL, 0,
+		 "Incidents opened, by where they came from (journal, manager-signal, manual, "
+		 "injected)."},
 	[M_INCIDENTS_DROPPED] = {"healer_incidents_dropped_total", KIND_COUNTER, "reason", NULL,
 				 NULL, 0, "Incidents dropped before analysis, by reason."},
 	[M_ATTEMPTS] = {"healer_attempts_total", KIND_COUNTER, "result", NULL, NULL, 0,

@@ -86,7 +86,7 @@ typedef struct StIncident {
 	uint64_t fingerprint;
 	const char *unit;	  /* trusted, may be NULL */
 	const char *identifier;	  /* may be NULL */
-	const char *source;	  /* "journal", "manual", "injected" */
+	const char *source;	  /* "journal", "manager-signal", "manual", "injected" */
 	const char *source_class; /* "service", "kernel", "user-unit", "session", "unitless" */
 	int priority;
 	const char *message; /* cleaned text */

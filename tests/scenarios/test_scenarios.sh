@@ -347,9 +347,12 @@ scenario_1() {
 	mark
 	systemctl start queue.service
 	kill -9 "$(systemctl show -P MainPID queue.service)"
-	# systemd's two lines (main process killed, unit failed) are two incidents:
-	# one restarts, the other finds the unit active again (unit-failed).
+	# The manager's failure (its D-Bus signal, before journald hands over its
+	# line, which then folds into that incident) and its other line (main
+	# process killed) are two incidents: one restarts, the other finds the
+	# unit active again (unit-failed).
 	ck "1: healed by a restart" hq 20 "any(h['status'] == 'healed' and $provider_is and ran(h, 'restart_service') and 'did not recur' in h['reason'] for h in of('queue.service'))"
+	ck "1: from the manager's signal, its line folded in" hq 10 "any(h['status'] == 'healed' and h['error']['source'] == 'manager-signal' and h['error']['message'] == \"queue.service: Failed with result 'signal'.\" and h['error']['count'] >= 2 for h in of('queue.service'))"
 	ck "1: PID 1 said it" pid1_said queue.service "Main process exited, code=killed, status=9/KILL"
 	ck "1: the kill is an incident" hq 1 "any('Main process exited, code=killed, status=9/KILL' in h['error']['message'] for h in of('queue.service'))"
 	ck "1: all attempts over" hq 10 "done('queue.service')"
