@@ -153,10 +153,11 @@ BENCHES = journal analyze redact latency api replay monit
 BENCH_ROWS = $(CURDIR)/build/bench/rows.tsv
 bench: deps
 	@mkdir -p build/bench && rm -f $(BENCH_ROWS)
-	@for b in $(BENCHES); do \
-		$(MAKE) --no-print-directory HEALER_BENCH_ROWS=$(BENCH_ROWS) bench-$$b || echo "bench-$$b failed"; \
-	done
-	@python3 bench/table.py $(BENCH_ROWS) $(BENCHES)
+	@failed=; for b in $(BENCHES); do \
+		$(MAKE) --no-print-directory HEALER_BENCH_ROWS=$(BENCH_ROWS) bench-$$b || failed="$$failed bench-$$b"; \
+	done; \
+	python3 bench/table.py $(BENCH_ROWS) $(BENCHES) || failed="$$failed (rows missing)"; \
+	if [ -n "$$failed" ]; then echo "make bench: failed:$$failed"; exit 1; fi
 
 bench-journal: deps
 	$(MAKE) SANITIZE=0 all

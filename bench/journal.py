@@ -53,8 +53,8 @@ print(f"healer journal scan   {h:8.3f} s  (median of {rounds})  peak RSS {rss['h
 print(f"journalctl -p err     {j:8.3f} s  (median of {rounds})  peak RSS {rss['journalctl'] / 1024:6.1f} MiB")
 print(f"ratio healer/journalctl: {h / j:.2f}  (goal: at most 0.50)")
 print(f"healer: {n / h:,.0f} journal entries/s covered, {matched / h:,.0f} selected entries/s")
+if folded != matched:
+    sys.exit(f"bench: healer folded {folded} entries but journalctl selected {matched}")
 row(f"journal scan, {n:,} entries", f"{h:.3f} s, {rss['healer'] / 1024:.1f} MiB",
     f"journalctl -p err -o json: {j:.3f} s, {rss['journalctl'] / 1024:.1f} MiB",
     f"{h / j:.2f} (goal <= 0.50)")
-if folded != matched:
-    sys.exit(f"bench: healer folded {folded} entries but journalctl selected {matched}")

@@ -111,7 +111,7 @@ for st in ("detected", "analyzing", "executing"):
     print("  journal -> %-10s p50 %7.1f  p99 %7.1f" % (st, pct(v, 50), pct(v, 99)))
 PY
 
-storm() { # PREFIX LINES-EXPECTED-IN-ALL ROW-LABEL
+storm() { # PREFIX LINES-EXPECTED-IN-ALL ROW-LABEL GOAL-ANALYSES
 	local c0 a0 n analyses ms
 	c0=$(cpu)
 	a0=$(q "SELECT count(*) FROM attempts WHERE provider IS NOT NULL")

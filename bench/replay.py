@@ -75,13 +75,13 @@ def main():
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(rep["outcomes"].items())))
     print("refusals: " + (", ".join(f"{k} {v}" for k, v in sorted(rep["refusals"].items()))
                           or "none"))
+    if rep["entries"] != selected:
+        sys.exit(f"bench: the replay read {rep['entries']} entries but journalctl "
+                 f"selected {selected}")
     row(f"replay, {n:,} entries", f"{h:.3f} s, {n / h:,.0f} entries/s",
         f"journalctl --directory -p err -o json: {j:.3f} s", f"{h / j:.2f}")
     row("replay, analyses per fingerprint", f"{per:.2f} ({rep['analyses']} for {fps['total']})",
         "", "goal: <= 1")
-    if rep["entries"] != selected:
-        sys.exit(f"bench: the replay read {rep['entries']} entries but journalctl "
-                 f"selected {selected}")
 
 
 main()

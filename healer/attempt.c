@@ -356,9 +356,12 @@ void attempt_analyze(Attempt *a)
 	 * Context lines are for a model; the offline rules read the message
 	 * alone, and reading context opens the journal again: skip it then.
 	 */
-	if (a->cursor && a->d->follower && c->context_lines > 0 &&
+	if ((a->cursor || a->entry_usec) && a->d->follower && c->context_lines > 0 &&
 	    settings_client_options(a->settings)->endpoint.kind != 0) {
-		JrEntry e = {.cursor = a->cursor, .unit = a->unit, .identifier = a->identifier};
+		JrEntry e = {.cursor = a->cursor,
+			     .realtime_usec = a->entry_usec,
+			     .unit = a->unit,
+			     .identifier = a->identifier};
 
 		if (jr_context(fl_reader(a->d->follower), &e, c->context_lines, c->context_bytes,
 			       &ctx) < 0)

@@ -62,6 +62,12 @@ typedef struct Tracked {
 	uint64_t first_seen_usec;
 	uint64_t last_seen_usec;
 	bool from_manager; /* opened by the manager's signal: see track_folds() */
+	/*
+	 * One failure of a service reaches the daemon twice: as the manager's
+	 * signal and as PID 1's journal line, in either order. Reports of one
+	 * way not yet matched by the other (see track_echo(), capped).
+	 */
+	uint8_t signals_unpaired, lines_unpaired;
 	bool used;
 } Tracked;
 

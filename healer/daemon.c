@@ -254,13 +254,37 @@ static void replay_tick(Daemon *d, uint64_t realtime_usec)
  * journald stamps the line when it arrives, so the line of that very
  * failure may carry an earlier time than the signal.
  */
-static bool track_folds(const Daemon *d, const Tracked *t, uint64_t at)
+static bool track_folds(const Daemon *d, const Tracked *t, uint64_t at, bool from_manager)
 {
 	if (!t->used)
 		return false;
+	/* Either may come first: the signal's time can also precede the line's. */
 	if (at < t->first_seen_usec)
-		return t->from_manager && t->first_seen_usec - at <= DAEMON_SIGNAL_EARLY_USEC;
+		return (t->from_manager || from_manager) &&
+		       t->first_seen_usec - at <= DAEMON_SIGNAL_EARLY_USEC;
 	return at - t->first_seen_usec < dcfg(d)->window_usec;
+}
+
+/*
+ * Whether a report folding into t is the second word of a failure already
+ * reported the other way (the manager's signal, then PID 1's line about
+ * the same failure, or the reverse). That echo is no new failure: it must
+ * not count as a recurrence of an attempt that may have healed the unit
+ * before journald handed the line over. Pairing is by count, so a signal
+ * over the rate cap only delays the next note, never loses one.
+ */
+static bool track_echo(Tracked *t, bool from_manager)
+{
+	uint8_t *mine = from_manager ? &t->signals_unpaired : &t->lines_unpaired;
+	uint8_t *theirs = from_manager ? &t->lines_unpaired : &t->signals_unpaired;
+
+	if (*theirs > 0) {
+		(*theirs)--;
+		return true;
+	}
+	if (*mine < UINT8_MAX)
+		(*mine)++;
+	return false;
 }
 
 /*
@@ -279,14 +303,18 @@ static void intake(Daemon *d, const JrEntry *e, const char *origin)
 	int64_t id;
 	int r;
 
-	daemon_note_recurrence(d, fp, e->realtime_usec);
 	t = track_slot(d, fp);
-	if (track_folds(d, t, e->realtime_usec)) {
+	if (track_folds(d, t, e->realtime_usec, from_manager)) {
+		bool echo = track_echo(t, from_manager);
+
+		if (!echo)
+			daemon_note_recurrence(d, fp, e->realtime_usec);
 		r = st_incident_touch(d->store, t->incident_id, 1, e->realtime_usec);
 		if (r < 0)
 			fail_batch(d, r, "a repeated line");
 		return;
 	}
+	daemon_note_recurrence(d, fp, e->realtime_usec);
 	src = pol_classify(e);
 	if (!record_budget(d, src, now))
 		return;
@@ -328,6 +356,8 @@ static void intake(Daemon *d, const JrEntry *e, const char *origin)
 		       .incident_id = id,
 		       .first_seen_usec = e->realtime_usec,
 		       .from_manager = from_manager,
+		       .signals_unpaired = from_manager,
+		       .lines_unpaired = !from_manager,
 		       .used = true};
 }
 
@@ -403,7 +433,8 @@ static void on_unit_failed(const char *unit, const char *result, uint64_t realti
 	char message[512], name[300], ident[] = "systemd";
 	JrEntry e;
 
-	if (d->stopping || !dcfg(d)->watch_units)
+	/* watch_units is read at start only (d->watch exists when it was yes). */
+	if (d->stopping)
 		return;
 	if (d->opts.own_unit && strcmp(unit, d->opts.own_unit) == 0)
 		return;
@@ -1084,6 +1115,17 @@ static void start_unit_watch(Daemon *d)
 
 	if (!dcfg(d)->watch_units) {
 		log_msg(LOG_INFO, "watch_units = no: failed services are seen in the journal only");
+		return;
+	}
+	/*
+	 * The signals speak of this host's services: they belong with its
+	 * system journal, not with a namespace or a folder of files that
+	 * the administrator chose to read instead.
+	 */
+	if (dcfg(d)->source != JR_SOURCE_SYSTEM) {
+		log_msg(LOG_INFO, "[journal] source is not the system journal: failed services "
+				  "are seen in that journal only (watch_units applies to source = "
+				  "system)");
 		return;
 	}
 	if (!d->bus) {

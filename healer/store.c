@@ -217,12 +217,14 @@ static int configure(Store *s)
 static char *immutable_uri(const char *path)
 {
 	static const char tail[] = "?immutable=1";
-	size_t n = strlen(path), at = 5;
+	/* An absolute path after "file://" (an empty authority): "//x" is no host then. */
+	const char *head = path[0] == '/' ? "file://" : "file:";
+	size_t n = strlen(path), at = strlen(head);
 	char *u = malloc(at + 3 * n + sizeof tail);
 
 	if (!u)
 		return NULL;
-	memcpy(u, "file:", at);
+	memcpy(u, head, at);
 	for (const char *c = path; *c; c++) {
 		if (strchr("/._-~", *c) || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		    (*c >= '0' && *c <= '9'))
@@ -245,14 +247,25 @@ static char *immutable_uri(const char *path)
  */
 static bool may_read_immutable(Store *s, const char *path)
 {
-	_cleanup_free_ char *wal = NULL;
-	int primary = sqlite3_extended_errcode(s->db) & 0xff;
+	_cleanup_free_ char *wal = NULL, *journal = NULL;
+	int code = sqlite3_extended_errcode(s->db), primary = code & 0xff;
 	struct stat st;
 
-	if (!s->readonly || (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN))
+	/*
+	 * Only "cannot make or lock the -shm": a hot rollback journal or a
+	 * WAL to recover means the file alone is not the whole record.
+	 */
+	if (!s->readonly || (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN) ||
+	    code == SQLITE_READONLY_ROLLBACK || code == SQLITE_READONLY_RECOVERY)
 		return false;
-	if (asprintf(&wal, "%s-wal", path) < 0)
+	if (asprintf(&wal, "%s-wal", path) < 0 || asprintf(&journal, "%s-journal", path) < 0)
 		return false;
+	if (lstat(journal, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0)) {
+		(void)util_snprintf(s->err, sizeof s->err,
+				    "a rollback journal lies beside it: the file may hold half a "
+				    "transaction; read it where its folder may be written");
+		return false;
+	}
 	if (lstat(wal, &st) < 0)
 		return errno == ENOENT;
 	if (S_ISREG(st.st_mode) && st.st_size == 0)
@@ -275,6 +288,38 @@ static void reset_db(Store *s)
 	s->err[0] = '\0';
 }
 
+/*
+ * A reader takes the -wal and -shm beside a file as part of it. In a folder
+ * others may write (/tmp), another user could put their own there and so
+ * choose what is read: each one present must be a plain file of the
+ * database's owner, or of this process's user.
+ */
+static int sidecars_trusted(Store *s, const char *path)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+	struct stat db, st;
+
+	if (stat(path, &db) < 0)
+		return 0; /* SQLite says what is wrong with the file itself */
+	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+		_cleanup_free_ char *side = NULL;
+
+		if (asprintf(&side, "%s%s", path, suffixes[i]) < 0)
+			return -ENOMEM;
+		if (lstat(side, &st) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode) || (st.st_uid != db.st_uid && st.st_uid != geteuid())) {
+			(void)util_snprintf(
+				s->err, sizeof s->err,
+				"its %s file is not a plain file of the database's owner "
+				"(uid %u) or of this user: remove it, or read a copy",
+				suffixes[i] + 1, (unsigned)db.st_uid);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 static int open_common(const char *path, bool readonly, Store **ret, char **ret_error)
 {
 	int flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX;
@@ -291,6 +336,8 @@ static int open_common(const char *path, bool readonly, Store **ret, char **ret_
 		return -ENOMEM;
 	s->readonly = readonly;
 	if (!readonly && (r = precreate(s, path)) < 0)
+		goto fail;
+	if (readonly && (r = sidecars_trusted(s, path)) < 0)
 		goto fail;
 	flags |= readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	rc = sqlite3_open_v2(path, &s->db, flags, NULL);

@@ -82,6 +82,15 @@ static uint64_t now_realtime(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The rate caps' clock: a step of the wall clock must not reset or stall them. */
+static uint64_t now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
 uint64_t unit_watch_reported(const UnitWatch *w)
 {
 	return w ? w->reported : 0;
@@ -203,10 +212,10 @@ static bool rate_ok(UnitWatch *w, Seen *s, uint64_t now)
 /* Hands one failure over, within the caps. */
 static void report(UnitWatch *w, const char *name, const char *result, uint64_t change_usec)
 {
-	uint64_t now = now_realtime();
-	Seen *s = seen_get(w, name, now);
+	uint64_t now = now_realtime(), mono = now_monotonic();
+	Seen *s = seen_get(w, name, mono);
 
-	if (!rate_ok(w, s, now))
+	if (!rate_ok(w, s, mono))
 		return;
 	w->reported++;
 	w->fn(name, result, change_usec < now ? change_usec : now, w->userdata);

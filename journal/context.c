@@ -83,13 +83,15 @@ int jr_context(JrReader *r, const JrEntry *e, size_t n, size_t max_bytes, char *
 	lines = calloc(n + 1, sizeof(char *));
 	if (!lines)
 		return -ENOMEM;
-	if (n == 0 || !e->cursor || (!e->unit && !e->identifier))
+	if (n == 0 || (!e->cursor && !e->realtime_usec) || (!e->unit && !e->identifier))
 		goto done;
 	k = jr_open_journal_(r, &j);
 	if (k >= 0)
 		k = add_unit_matches(j, e->unit, e->identifier);
+	/* No entry of its own (the manager's signal): the lines up to its time. */
 	if (k >= 0)
-		k = sd_journal_seek_cursor(j, e->cursor);
+		k = e->cursor ? sd_journal_seek_cursor(j, e->cursor)
+			      : sd_journal_seek_realtime_usec(j, e->realtime_usec + 1);
 	if (k < 0)
 		goto fail;
 	/* Entries without a message are skipped but counted: the walk is bounded. */
@@ -102,7 +104,7 @@ int jr_context(JrReader *r, const JrEntry *e, size_t n, size_t max_bytes, char *
 			goto fail;
 		if (k == 0)
 			break;
-		if (sd_journal_test_cursor(j, e->cursor) > 0)
+		if (e->cursor && sd_journal_test_cursor(j, e->cursor) > 0)
 			continue; /* the error itself */
 		line = format_line(j);
 		if (!line)

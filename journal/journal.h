@@ -152,6 +152,8 @@ const char *jr_last_cursor(const JrReader *r);
 /*
  * The last n lines of the same unit before entry e, at any priority, oldest
  * first, capped at max_bytes in all (a line that does not fit ends the list).
+ * Without a cursor (an incident the manager's signal opened), the lines up
+ * to e->realtime_usec.
  * Opens its own view of the journal so the reader's position is untouched.
  * *ret is a NULL-terminated array the caller frees with strv_free().
  */

@@ -170,7 +170,10 @@ int cli_serve(int argc, char **argv)
 	};
 	r = api_new_view(&vo, &api, &errors);
 	if (r < 0) {
-		fprintf(stderr, "healer serve: %s\n", errors ? errors : strerror(-r));
+		fprintf(stderr, "healer serve: %s%s\n", errors ? errors : strerror(-r),
+			a.token_file ? ""
+				     : " (the token is kept beside the record by default; "
+				       "--token-file PATH puts it elsewhere)");
 		return 1;
 	}
 	fprintf(stderr,

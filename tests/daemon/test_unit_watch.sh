@@ -14,7 +14,9 @@
 #  - a unit failing over and over: 5 reports a minute, the rest counted
 #    and left to the journal, all folded;
 #  - watch_units = no: the same kill heals from the journal line;
-#  - no bus at all: the daemon says once that it reads the journal only.
+#  - no bus at all: the daemon says once that it reads the journal only;
+#  - [journal] source = namespace:NAME: no watch (the signals are the
+#    system's), said.
 # The time from the kill to the fix's command start by either path is
 # printed as info (no timed assertion: the machine may be loaded).
 . "$(dirname "$0")/../sandbox/lib.sh"
@@ -152,6 +154,16 @@ sed -i 's/^watch_units = no$//' "$tmp/healer.conf"
 : >"$log"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/no-bus check "4: healer started without a bus" start_healer "$tmp/healer.conf" "$log"
 check "4: said once" test "$(grep -c "No system bus: failed services are seen in the journal only" "$log")" = 1
+stop_healer
+check "clean exit" test $? -eq 0
+
+# ---- 5. a journal other than the system's: the signals are not its ----
+sed -i 's/^min_priority = warning$/min_priority = warning\nsource = namespace:other/' "$tmp/healer.conf"
+: >"$log"
+check "5: healer started on a namespace" start_healer "$tmp/healer.conf" "$log"
+check "5: it says the watch is for the system journal only" \
+	grep -q "source is not the system journal: failed services are seen in that journal only" "$log"
+check "5: status says it does not watch" sig "not u['watching']"
 stop_healer
 check "clean exit" test $? -eq 0
 

@@ -290,6 +290,57 @@ TEST(test_readonly)
 	s = st_close(s);
 }
 
+/*
+ * A reader takes the -wal, -shm and -journal beside a file as part of it:
+ * another user's, or a symlink, put beside a record in a shared folder is
+ * refused before SQLite reads it (the test runs as root, so "another user"
+ * is a chown to nobody).
+ */
+TEST(test_readonly_sidecars)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+	char path[PATH_MAX], side[PATH_MAX + 16];
+	Store *s = open_new(path, sizeof path), *ro = NULL;
+
+	add_incident(s, 1, "a.service");
+	s = st_close(s);
+	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+		_cleanup_free_ char *err = NULL;
+		int fd;
+
+		(void)util_snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+		(void)unlink(side);
+		fd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		CHECK(fd >= 0);
+		close(fd);
+		if (geteuid() == 0) {
+			CHECK(chown(side, 65534, 65534) == 0);
+			CHECK_INT(st_open_readonly(path, &ro, &err), ==, -EPERM);
+			CHECK(ro == NULL);
+			CHECK_CONTAINS(err, suffixes[i] + 1);
+			CHECK_CONTAINS(err, "not a plain file of the database's owner");
+			free(err);
+			err = NULL;
+		}
+		/* A symlink, whoever owns it. */
+		CHECK(unlink(side) == 0);
+		CHECK(symlink("/etc/hostname", side) == 0);
+		CHECK_INT(st_open_readonly(path, &ro, &err), ==, -EPERM);
+		CHECK_CONTAINS(err, "not a plain file");
+		CHECK(unlink(side) == 0);
+	}
+	/* The owner's own (empty) -wal is read as before. */
+	{
+		_cleanup_free_ char *err = NULL;
+
+		(void)util_snprintf(side, sizeof side, "%s-wal", path);
+		close(open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+
+		CHECK_INT(st_open_readonly(path, &ro, &err), ==, 0);
+		ro = st_close(ro);
+	}
+}
+
 TEST(test_incidents)
 {
 	char path[PATH_MAX];
@@ -1196,6 +1247,7 @@ int main(void)
 	RUN(test_open_create);
 	RUN(test_schema_refusals);
 	RUN(test_readonly);
+	RUN(test_readonly_sidecars);
 	RUN(test_incidents);
 	RUN(test_attempts);
 	RUN(test_attempts_since_skips_flood);
