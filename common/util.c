@@ -251,6 +251,14 @@ uint64_t util_now_usec(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+uint64_t util_realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)

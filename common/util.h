@@ -120,6 +120,8 @@ void util_format_timespan(uint64_t usec, char *buf, size_t len);
 
 /* Monotonic clock in microseconds. */
 uint64_t util_now_usec(void);
+/* Wall clock (CLOCK_REALTIME) in microseconds, as the journal stamps entries. */
+uint64_t util_realtime_usec(void);
 
 /* Reads all of a file up to max bytes; -E2BIG when it is larger. Caller frees. */
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -26,12 +26,7 @@
 
 uint64_t daemon_now(const Daemon *d)
 {
-	struct timespec ts;
-
-	if (daemon_replaying(d))
-		return d->clock;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+	return daemon_replaying(d) ? d->clock : util_realtime_usec();
 }
 
 uint64_t daemon_mono(void)

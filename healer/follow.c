@@ -268,7 +268,6 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 	   fl_entry_fn cb, void *userdata, Follower **ret)
 {
 	Follower *f = calloc(1, sizeof *f);
-	struct timespec ts;
 	int r;
 
 	if (!f) {
@@ -294,8 +293,7 @@ int fl_new(sd_event *ev, JrReader *reader, CursorStore *store, const FlOptions *
 		r = -ENOMEM;
 		goto fail;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	f->start_realtime = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+	f->start_realtime = util_realtime_usec();
 	f->start_realtime = f->start_realtime > f->opts.lookback_usec
 				    ? f->start_realtime - f->opts.lookback_usec
 				    : 0;

@@ -74,23 +74,6 @@ struct UnitWatch {
 	void *userdata;
 };
 
-static uint64_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* The rate caps' clock: a step of the wall clock must not reset or stall them. */
-static uint64_t now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 uint64_t unit_watch_reported(const UnitWatch *w)
 {
 	return w ? w->reported : 0;
@@ -212,7 +195,8 @@ static bool rate_ok(UnitWatch *w, Seen *s, uint64_t now)
 /* Hands one failure over, within the caps. */
 static void report(UnitWatch *w, const char *name, const char *result, uint64_t change_usec)
 {
-	uint64_t now = now_realtime(), mono = now_monotonic();
+	/* The caps run on the monotonic clock: a wall clock step must not reset them. */
+	uint64_t now = util_realtime_usec(), mono = util_now_usec();
 	Seen *s = seen_get(w, name, mono);
 
 	if (!rate_ok(w, s, mono))
@@ -381,7 +365,7 @@ static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
 		return 0;
 	if (sd_bus_path_decode(path, UNIT_PATH, &name) <= 0 || !name || !service_name_ok(name))
 		return 0;
-	now = now_realtime();
+	now = util_realtime_usec();
 	/* A failure from before (the unit still failed when something else changed). */
 	if (c.change_usec + UNIT_WATCH_FRESH_USEC < now)
 		return 0;

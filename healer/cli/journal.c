@@ -121,11 +121,8 @@ static int scan(const JrOpenOptions *o, bool all, uint64_t since, uint64_t windo
 	if (all) {
 		k = jr_seek_head(r);
 	} else {
-		struct timespec ts;
-		uint64_t now;
+		uint64_t now = util_realtime_usec();
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 		k = jr_seek_realtime(r, now > since ? now - since : 0);
 	}
 	while (k >= 0) {
