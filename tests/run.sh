@@ -8,7 +8,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/san}
+# At most 8 side by side unless JOBS says otherwise: every test brings its
+# own journald, daemons and sometimes a service manager or a browser, and
+# on a machine with many cores the host's limits (inotify instances, pids,
+# memory) would be shared by more of them than the suite is ever run with.
 jobs=${JOBS:-$(($(nproc 2>/dev/null || echo 2) + 2))}
+[ -n "${JOBS:-}" ] || [ "$jobs" -le 8 ] || jobs=8
 export HEALER_TEST_DATA=$PWD/tests/data HEALER_PROGS_DIR=$PWD/$build/progs HEALER_BIN=$PWD/$build/healer
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 passed=0 failed=0 broken=() failing=()
