@@ -1127,7 +1127,7 @@ static void start_unit_watch(Daemon *d)
 		log_msg(LOG_INFO, "No system bus: failed services are seen in the journal only");
 		return;
 	}
-	r = unit_watch_new(d->bus, on_unit_failed, d, &d->watch);
+	r = unit_watch_new(d->bus, d->metrics, on_unit_failed, d, &d->watch);
 	if (r < 0)
 		log_errno(LOG_WARNING, r,
 			  "Failed to watch the service manager's unit changes (%m): failed "

@@ -78,6 +78,9 @@ static const FamilyInfo families[_M_MAX] = {
 			    "API requests answered, by HTTP status code."},
 	[M_UP_SINCE] = {"healer_start_time_seconds", KIND_GAUGE, NULL, NULL, NULL, 0,
 			"Start time of the daemon in seconds since the Unix epoch."},
+	[M_UNIT_SIGNALS] = {"healer_unit_signals_total", KIND_COUNTER, "result", NULL, NULL, 0,
+			    "The service manager's failure signals (watch_units): reported, "
+			    "refused (not the manager's) and over the rate cap."},
 };
 
 typedef struct Series {

@@ -44,6 +44,8 @@ typedef enum MetricId {
 	M_TIME_TO_HEAL,		 /* histogram healer_time_to_heal_seconds */
 	M_API_REQUESTS,		 /* counter healer_api_requests_total{code} */
 	M_UP_SINCE,		 /* gauge healer_start_time_seconds (set by metrics_new()) */
+	M_UNIT_SIGNALS, /* counter healer_unit_signals_total{result} (reported, refused, over_cap)
+			 */
 	_M_MAX,
 } MetricId;
 

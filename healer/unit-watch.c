@@ -72,6 +72,7 @@ struct UnitWatch {
 	bool warned_refused, warned_subscribe;
 	unit_failed_fn fn;
 	void *userdata;
+	Metrics *metrics; /* the daemon's; NULL records nothing */
 };
 
 uint64_t unit_watch_reported(const UnitWatch *w)
@@ -106,6 +107,7 @@ static bool from_manager(UnitWatch *w, sd_bus_message *m)
 	if (s && w->owner[0] && strcmp(s, w->owner) == 0)
 		return true;
 	w->refused++;
+	metrics_add(w->metrics, M_UNIT_SIGNALS, 1, "refused", NULL);
 	/* Before GetNameOwner answers, the manager's own signals are refused too: not news. */
 	if (!w->owner[0])
 		return false;
@@ -185,6 +187,7 @@ static bool rate_ok(UnitWatch *w, Seen *s, uint64_t now)
 	}
 	if (w->n_window >= UNIT_WATCH_PER_MINUTE || s->n >= UNIT_WATCH_PER_UNIT) {
 		w->dropped++;
+		metrics_add(w->metrics, M_UNIT_SIGNALS, 1, "over_cap", NULL);
 		return false;
 	}
 	w->n_window++;
@@ -202,6 +205,7 @@ static void report(UnitWatch *w, const char *name, const char *result, uint64_t 
 	if (!rate_ok(w, s, mono))
 		return;
 	w->reported++;
+	metrics_add(w->metrics, M_UNIT_SIGNALS, 1, "reported", NULL);
 	w->fn(name, result, change_usec < now ? change_usec : now, w->userdata);
 }
 
@@ -250,6 +254,7 @@ static void ask_result(UnitWatch *w, const char *path, const char *name, uint64_
 
 	if (w->n_lookups >= LOOKUPS_MAX) {
 		w->dropped++;
+		metrics_add(w->metrics, M_UNIT_SIGNALS, 1, "over_cap", NULL);
 		return;
 	}
 	l = calloc(1, sizeof *l);
@@ -519,7 +524,8 @@ static int add_match(UnitWatch *w, sd_bus_slot **slot, const char *match)
 	return r;
 }
 
-int unit_watch_new(sd_bus *bus, unit_failed_fn fn, void *userdata, UnitWatch **ret)
+int unit_watch_new(sd_bus *bus, Metrics *metrics, unit_failed_fn fn, void *userdata,
+		   UnitWatch **ret)
 {
 	_cleanup_(unit_watch_freep) UnitWatch *w = NULL;
 	int r;
@@ -530,6 +536,7 @@ int unit_watch_new(sd_bus *bus, unit_failed_fn fn, void *userdata, UnitWatch **r
 	if (!w)
 		return -ENOMEM;
 	w->bus = sd_bus_ref(bus);
+	w->metrics = metrics;
 	w->fn = fn;
 	w->userdata = userdata;
 	r = sd_bus_is_bus_client(bus);

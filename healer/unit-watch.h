@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "healer/metrics.h"
+
 #define UNIT_WATCH_RESULT_MAX 32 /* "exit-code", "signal", "start-limit-hit" ... */
 #define UNIT_WATCH_PER_UNIT   5	 /* failures reported per unit per minute */
 #define UNIT_WATCH_PER_MINUTE 60 /* failures reported per minute, all units */
@@ -42,12 +44,15 @@ typedef void (*unit_failed_fn)(const char *unit, const char *result, uint64_t re
 			       void *userdata);
 
 /*
- * Subscribes to the manager's unit changes on bus (attached to a loop).
+ * Subscribes to the manager's unit changes on bus (attached to a loop),
+ * counting into metrics (healer_unit_signals_total{result}: reported,
+ * refused, over_cap; NULL counts nothing).
  * Returns 0 and a new watch, or -errno (-EPERM: a direct connection whose
  * peer is not root). Failures of the asynchronous calls that follow are
  * logged once; the watch then stays silent.
  */
-int unit_watch_new(sd_bus *bus, unit_failed_fn fn, void *userdata, UnitWatch **ret);
+int unit_watch_new(sd_bus *bus, Metrics *metrics, unit_failed_fn fn, void *userdata,
+		   UnitWatch **ret);
 /* Drops the matches and pending calls. Takes NULL, returns NULL. */
 UnitWatch *unit_watch_free(UnitWatch *w);
 

@@ -116,6 +116,15 @@ check "2: the healthy unit kept its process" test "$(systemctl show -P MainPID d
 # status: what the watch took and what it refused.
 sig() { "$bin" status -c "$tmp/healer.conf" --json | python3 -c "import json, sys; u = json.load(sys.stdin)['auto_healer']['unit_signals']; sys.exit(0 if ($1) else 1)"; }
 check "2: status counts the failure and the refusals" sig "u['watching'] and u['failures'] == 1 and u['refused'] >= 2 and u['over_cap'] == 0"
+# The same counts in GET /metrics (open, no token), as Prometheus reads them.
+metric() { # RESULT: the value of healer_unit_signals_total{result="RESULT"}, or -1
+	curl -s --unix-socket "$tmp/api.sock" http://localhost/metrics | python3 -c '
+import re, sys
+m = re.search(r"^healer_unit_signals_total\{result=\"%s\"\} (\S+)$" % sys.argv[1], sys.stdin.read(), re.M)
+print(int(float(m.group(1))) if m else -1)' "$1"
+}
+check "2: /metrics: 1 reported, the refusals counted ($(metric reported), $(metric refused))" \
+	test "$(metric reported)" = 1 -a "$(metric refused)" -ge 2
 
 # ---- 2b. a unit failing over and over: at most 5 reports a minute, folded ----
 for _ in $(seq 8); do
@@ -127,6 +136,7 @@ for _ in $(seq 8); do
 	sleep 0.05
 done
 check "2b: the failures over the cap were counted" sig "u['failures'] == 1 + 5 and u['over_cap'] == 3"
+check "2b: /metrics: over_cap 3 ($(metric over_cap))" test "$(metric over_cap)" = 3
 check "2b: one incident a dedupe_window, nothing run" hist_wait 10 "failure('flap.service') and all(not ran(h) and h['status'] in FINAL for h in of('flap.service'))"
 check "2b: the manager's reports and lines folded" hist_wait 1 "sum(h['error']['count'] for h in failure('flap.service')) >= 8"
 
