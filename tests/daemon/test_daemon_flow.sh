@@ -48,8 +48,8 @@ timeout = 5s
 [action slow_fix]
 description = takes a while
 match = slowfix
-exec = $progs/ex_sleep 1500
-timeout = 5s
+exec = $progs/ex_sleep 4000
+timeout = 8s
 WL
 cat >"$tmp/rules.conf" <<'RULES'
 [rule thing]

@@ -74,7 +74,7 @@ timeout = 5s
 WL
 # The symptom holds while the flap marker is absent; once it exists, the
 # check answers "gone" after a while, time for the error to come back.
-printf '#!/bin/sh\n[ -e %s/flap ] || exit 0\n/bin/sleep 1.5\nexit 1\n' "$tmp" >"$tmp/slowcheck"
+printf '#!/bin/sh\n[ -e %s/flap ] || exit 0\n/bin/sleep 4\nexit 1\n' "$tmp" >"$tmp/slowcheck"
 chmod 0755 "$tmp/slowcheck"
 thing='
 [action fix_thing]

@@ -36,7 +36,7 @@ whitelist() {
 		wl_action mark_z 8000 z 1
 		wl_action mark_h 0 h
 		wl_action mark_t 0 t
-		wl_action mark_i 1500 i
+		wl_action mark_i 5000 i
 		[ -n "$with_u" ] && wl_action mark_u 0 u
 		wl_action "$1" 0 "${1#fix_}"
 		wl_action fix_r 0 r "" ${3:+"require = $3"}
