@@ -102,7 +102,7 @@ EOF
 	chmod 0600 "$m/monitrc"
 	HOME=$m "$monit" -t -c "$m/monitrc" >/dev/null || { echo "bench-monit: monitrc" >&2; exit 1; }
 
-	HEALER_BM_TMP=$tmp HEALER_BM_BIN=$bin HEALER_BM_MONIT=$monit HEALER_BM_KILLS=$kills \
+	HEALER_BM_TMP=$tmp HEALER_BM_BIN=$bin HEALER_BM_MONIT=$monit HEALER_BM_KILLS=$kills HEALER_BM_TOP=$top \
 		"$top/tests/sandbox/sandbox.sh" --units "$tmp/units" --start a.service --start b.service \
 		-- bash "$0" --inside
 	rc=$?
@@ -332,13 +332,15 @@ print("ratio Monit/Healer, median to healed, verification included: %.2fx" % (
     ma / statistics.median(res["healed"])))
 print("Healer's attempts: " + ", ".join("%s %s %d" % r for r in outcomes))
 print("b.service healed, by the incident's source: " + ", ".join("%s %d" % r for r in sources))
-if os.environ.get("HEALER_BENCH_ROWS"):  # make bench's closing table (bench/rows.py)
-    with open(os.environ["HEALER_BENCH_ROWS"], "a") as f:
-        f.write("monit, kill -9 -> running again, median / max\t%.0f / %.0f ms\t"
-                "Monit (set daemon 1): %.0f / %.0f ms\t%.1fx (goal >= 5x)\n" % (
-                    mb * 1000, max(res["b"]) * 1000, ma * 1000, max(res["a"]) * 1000, ma / mb))
-        f.write("monit, memory VmRSS / PSS\t%d / %d kB\tMonit: %d / %d kB\t\n" % (
-            mh[0], mh[1], mm[0], mm[1]))
+# make bench's closing table (bench/rows.py).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["HEALER_BM_TOP"] + "/bench")
+from rows import row as bench_row  # noqa: E402
+bench_row("monit, kill -9 -> running again, median / max",
+          "%.0f / %.0f ms" % (mb * 1000, max(res["b"]) * 1000),
+          "Monit (set daemon 1): %.0f / %.0f ms" % (ma * 1000, max(res["a"]) * 1000),
+          "%.1fx (goal >= 5x)" % (ma / mb))
+bench_row("monit, memory VmRSS / PSS", "%d / %d kB" % mh[:2], "Monit: %d / %d kB" % mm[:2])
 print("memory at the end (kB)      VmRSS      PSS   VmHWM")
 print("  monit               %10d %8d %7d" % mm)
 print("  healer run          %10d %8d %7d" % mh)

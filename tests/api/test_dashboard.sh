@@ -8,6 +8,7 @@
 # bad line shows the line's error, a stale one the 412 message. Keeps a
 # screenshot in build/artifacts/ (out of git).
 . "$(dirname "$0")/../daemon/lib.sh"
+. "$(dirname "$0")/browser.sh"
 daemon_init hdash "$@"
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
@@ -83,18 +84,7 @@ check "dashboard.css is the file in the tree" bash -c \
 shot=$top/build/artifacts/dashboard.png
 # Switches the daemon to approvals, as an administrator would: edit, SIGHUP.
 approval="sed -i 's/^\\[healer\\]\$/[healer]\\nauto_execute = no/' '$tmp/healer.conf' && kill -HUP $hpid"
-python3 "$top/tests/api/dashboard.py" "http://127.0.0.1:$port" "$token" "$shot" "$approval" \
-	>"$tmp/browser.out" 2>&1
-cat "$tmp/browser.out"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/browser.out" | tail -n 1)
-if [ -n "$line" ]; then
-	p=${line%% passed*}
-	f=${line#*, }
-	passed=$((passed + p))
-	failed=$((failed + ${f%% failed*}))
-else
-	bad "the browser test ended without a result"
-fi
+browser_run "$top/tests/api/dashboard.py" "http://127.0.0.1:$port" "$token" "$shot" "$approval"
 
 # What the clicks did on the host, beyond the page.
 check "the injected error's fix ran" test -e "$tmp/thing"
